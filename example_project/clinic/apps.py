@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ClinicConfig(AppConfig):
+    name = "clinic"
+    verbose_name = "Clínica"
+    default_auto_field = "django.db.models.BigAutoField"

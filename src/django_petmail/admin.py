@@ -1,0 +1,209 @@
+"""Django admin for every model: list displays, filters and search that staff actually use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    AutomatedSequence,
+    ConsentEvent,
+    CustomerSegment,
+    EmailCampaign,
+    EmailEvent,
+    EmailSend,
+    EmailTemplate,
+    NewsletterSubscription,
+    SegmentMembership,
+    SequenceEnrollment,
+    SequenceStep,
+    Suppression,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Ledger rows are shown, never edited, from their parent's page."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ConsentEventInline(ReadOnlyInline):
+    model = ConsentEvent
+    fields = ("timestamp", "event", "source", "form", "ip_address", "user_agent")
+    readonly_fields = fields
+
+
+@admin.register(NewsletterSubscription)
+class NewsletterSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("email", "first_name", "status", "frequency", "language", "source",
+                    "subscribed_at", "confirmed_at")
+    list_filter = ("status", "frequency", "language", "source", "is_paused")
+    search_fields = ("email", "first_name")
+    date_hierarchy = "subscribed_at"
+    raw_id_fields = ("owner",)
+    readonly_fields = ("subscribed_at", "updated_at", "confirmed_at", "unsubscribed_at",
+                       "ip_address", "user_agent", "consent_form")
+    inlines = [ConsentEventInline]
+    list_select_related = ("owner",)
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(admin.ModelAdmin):
+    list_display = ("timestamp", "subscription", "event", "source", "form", "ip_address")
+    list_filter = ("event", "source")
+    search_fields = ("subscription__email",)
+    date_hierarchy = "timestamp"
+    list_select_related = ("subscription",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ("email_hash", "reason", "created_at")
+    list_filter = ("reason",)
+    search_fields = ("email_hash",)
+    readonly_fields = ("created_at",)
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "template_type", "is_active", "updated_at")
+    list_filter = ("template_type", "is_active")
+    search_fields = ("name", "slug", "subject")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(CustomerSegment)
+class CustomerSegmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "is_dynamic", "is_active", "member_count", "last_calculated")
+    list_filter = ("is_dynamic", "is_active")
+    search_fields = ("name", "slug", "description")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("member_count", "last_calculated", "snapshot_at")
+
+
+@admin.register(SegmentMembership)
+class SegmentMembershipAdmin(admin.ModelAdmin):
+    list_display = ("segment", "subscription", "added_at")
+    list_filter = ("segment",)
+    search_fields = ("subscription__email", "segment__name")
+    raw_id_fields = ("subscription",)
+    list_select_related = ("segment", "subscription")
+
+
+@admin.register(EmailCampaign)
+class EmailCampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "status", "segment", "scheduled_at", "recipient_count", "sent_count",
+                    "open_rate_display", "click_rate_display", "revenue_attributed")
+    list_filter = ("status", "is_ab_test", "is_important", "topic")
+    search_fields = ("name", "subject")
+    date_hierarchy = "created_at"
+    list_select_related = ("segment",)
+    raw_id_fields = ("created_by",)
+    readonly_fields = ("recipient_count", "started_at", "completed_at", "sent_count",
+                       "delivered_count", "open_count", "click_count", "bounce_count",
+                       "unsubscribe_count", "complaint_count", "failed_count",
+                       "revenue_attributed", "ab_winner", "ab_decided_at", "ab_result")
+    fieldsets = (
+        (None, {"fields": ("name", "status", "template", "segment", "topic", "is_important")}),
+        (_("Contenido"), {"fields": ("subject", "preview_text", "from_email", "html_content",
+                                     "text_content")}),
+        (_("Programación"), {"fields": ("scheduled_at", "started_at", "completed_at")}),
+        (_("Prueba A/B"), {"classes": ("collapse",), "fields": (
+            "is_ab_test", "ab_subject_b", "ab_html_content_b", "ab_test_percent",
+            "ab_winner_metric", "ab_wait_hours", "ab_winner", "ab_decided_at", "ab_result")}),
+        (_("Resultados"), {"fields": (
+            "recipient_count", "sent_count", "delivered_count", "open_count", "click_count",
+            "bounce_count", "unsubscribe_count", "complaint_count", "failed_count",
+            "revenue_attributed")}),
+    )
+
+    @admin.display(description=_("Apertura %"))
+    def open_rate_display(self, obj: EmailCampaign) -> str:
+        return f"{obj.open_rate:.1f}"
+
+    @admin.display(description=_("Clics %"))
+    def click_rate_display(self, obj: EmailCampaign) -> str:
+        return f"{obj.click_rate:.1f}"
+
+
+class EmailEventInline(ReadOnlyInline):
+    model = EmailEvent
+    fields = ("timestamp", "event_type", "link_url", "bounce_type", "esp_event_id")
+    readonly_fields = fields
+
+
+@admin.register(EmailSend)
+class EmailSendAdmin(admin.ModelAdmin):
+    list_display = ("email_address", "campaign", "sequence_step", "status", "ab_variant",
+                    "sent_at", "opened_at", "clicked_at")
+    list_filter = ("status", "ab_variant", "campaign")
+    search_fields = ("email_address", "esp_message_id")
+    raw_id_fields = ("campaign", "sequence_step", "enrollment", "subscription", "owner")
+    list_select_related = ("campaign", "sequence_step__sequence")
+    readonly_fields = ("claimed_at", "claimed_by", "attempts", "esp_message_id", "sent_at",
+                       "delivered_at", "opened_at", "clicked_at", "bounced_at", "created_at")
+    inlines = [EmailEventInline]
+
+
+@admin.register(EmailEvent)
+class EmailEventAdmin(admin.ModelAdmin):
+    list_display = ("timestamp", "event_type", "send", "link_url", "bounce_type")
+    list_filter = ("event_type",)
+    search_fields = ("send__email_address", "esp_event_id", "link_url")
+    date_hierarchy = "timestamp"
+    raw_id_fields = ("send",)
+    list_select_related = ("send",)
+
+
+class SequenceStepInline(admin.StackedInline):
+    model = SequenceStep
+    extra = 0
+    fields = ("step_number", "delay_days", "delay_hours", "send_time", "template", "subject",
+              "preview_text", "html_content", "text_content", "skip_if", "is_active")
+
+
+@admin.register(AutomatedSequence)
+class AutomatedSequenceAdmin(admin.ModelAdmin):
+    list_display = ("name", "trigger_type", "segment", "is_marketing", "is_active", "created_at")
+    list_filter = ("trigger_type", "is_marketing", "is_active")
+    search_fields = ("name", "description")
+    inlines = [SequenceStepInline]
+
+
+@admin.register(SequenceStep)
+class SequenceStepAdmin(admin.ModelAdmin):
+    list_display = ("sequence", "step_number", "subject", "delay_days", "delay_hours",
+                    "is_active")
+    list_filter = ("sequence", "is_active")
+    search_fields = ("subject", "sequence__name")
+    list_select_related = ("sequence",)
+
+
+@admin.register(SequenceEnrollment)
+class SequenceEnrollmentAdmin(admin.ModelAdmin):
+    list_display = ("sequence", "owner", "subscription", "status", "current_step",
+                    "next_send_at", "enrolled_at")
+    list_filter = ("status", "sequence")
+    raw_id_fields = ("owner", "subscription")
+    list_select_related = ("sequence", "subscription")
+    search_fields = ("subscription__email",)

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PetmailConfig(AppConfig):
+    name = "django_petmail"
+    label = "django_petmail"
+    verbose_name = _("Email marketing")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .registry import autodiscover
+
+        autodiscover()

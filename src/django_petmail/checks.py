@@ -1,0 +1,155 @@
+"""System checks: misconfiguration is reported by ``manage.py check`` with an id and a hint."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
+
+from .conf import DEFAULTS, get_owner_model, owner_model_label
+from .exceptions import PetmailImproperlyConfigured
+
+_NON_DELIVERING_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "anymail.backends.test.EmailBackend",
+}
+
+
+@checks.register(checks.Tags.compatibility)
+def check_settings_dict(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    value = getattr(settings, "PETMAIL", {})
+    if not isinstance(value, dict):
+        return [
+            checks.Error(
+                "settings.PETMAIL must be a dict.",
+                hint="Define PETMAIL = {...} with the keys documented in docs/configuration.md.",
+                id="petmail.E001",
+            )
+        ]
+    return [
+        checks.Warning(
+            f"Unknown setting PETMAIL[{key!r}] is ignored.",
+            hint="Check the spelling against docs/configuration.md.",
+            id="petmail.W002",
+        )
+        for key in sorted(set(value) - set(DEFAULTS))
+    ]
+
+
+@checks.register(checks.Tags.models)
+def check_owner_model(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        model = get_owner_model()
+    except PetmailImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint="Set PETMAIL_OWNER_MODEL to an installed model, e.g. 'clinic.Owner'.",
+                id="petmail.E002",
+            )
+        ]
+    try:
+        field_name = _adapter().owner_email_field
+    except PetmailImproperlyConfigured:
+        field_name = "email"  # the adapter itself is reported by check_adapter
+    try:
+        model._meta.get_field(field_name)
+    except FieldDoesNotExist:
+        return [
+            checks.Error(
+                f"The owner model {owner_model_label()} has no field {field_name!r} to match "
+                "subscriptions against.",
+                hint="Add an email field, or set owner_email_field on your PETMAIL['ADAPTER'].",
+                obj=model,
+                id="petmail.E003",
+            )
+        ]
+    return []
+
+
+def _adapter() -> Any:
+    from .adapter import get_adapter
+
+    return get_adapter()
+
+
+@checks.register()
+def check_adapter(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        _adapter()
+    except PetmailImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint="PETMAIL['ADAPTER'] must be the dotted path of a PetmailAdapter subclass.",
+                id="petmail.E004",
+            )
+        ]
+    return []
+
+
+@checks.register()
+def check_site_url(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    petmail = getattr(settings, "PETMAIL", {})
+    if not isinstance(petmail, dict):
+        return []  # reported by E001
+    url = petmail.get("SITE_URL")
+    if not url:
+        return [
+            checks.Warning(
+                "PETMAIL['SITE_URL'] is not set: emails cannot carry absolute unsubscribe, "
+                "preference or tracking links.",
+                hint="Set PETMAIL['SITE_URL'] = 'https://your-site.example'.",
+                id="petmail.W001",
+            )
+        ]
+    parts = urlsplit(str(url))
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        return [
+            checks.Error(
+                f"PETMAIL['SITE_URL'] = {url!r} is not an absolute http(s) URL.",
+                hint="Use the form 'https://your-site.example'.",
+                id="petmail.E005",
+            )
+        ]
+    return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    petmail = getattr(settings, "PETMAIL", {})
+    url = petmail.get("SITE_URL") if isinstance(petmail, dict) else None
+    if url and urlsplit(str(url)).scheme != "https":
+        messages.append(
+            checks.Warning(
+                "PETMAIL['SITE_URL'] is not https: Gmail and Yahoo require an https "
+                "one-click unsubscribe URL (RFC 8058).",
+                hint="Serve the site over https and set SITE_URL accordingly.",
+                id="petmail.W003",
+            )
+        )
+    if settings.EMAIL_BACKEND in _NON_DELIVERING_BACKENDS:
+        messages.append(
+            checks.Warning(
+                f"EMAIL_BACKEND is {settings.EMAIL_BACKEND!r}, which delivers nothing.",
+                hint="Use an anymail backend, e.g. 'anymail.backends.amazon_ses.EmailBackend'.",
+                id="petmail.W004",
+            )
+        )
+    if "anymail" in settings.EMAIL_BACKEND and "anymail" not in settings.INSTALLED_APPS:
+        messages.append(
+            checks.Warning(
+                "An anymail EMAIL_BACKEND is used but 'anymail' is not in INSTALLED_APPS, so "
+                "its tracking webhooks cannot be served.",
+                hint="Add 'anymail' to INSTALLED_APPS and include 'anymail.urls'.",
+                id="petmail.W005",
+            )
+        )
+    return messages

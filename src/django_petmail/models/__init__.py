@@ -1,0 +1,66 @@
+"""Models, one module per concept; import from here."""
+
+from .campaigns import (
+    CAMPAIGN_TRANSITIONS,
+    ABVariant,
+    ABWinnerMetric,
+    CampaignStatus,
+    EmailCampaign,
+)
+from .segments import CustomerSegment, SegmentMembership
+from .sends import SEND_PROGRESS, SEND_TERMINAL, EmailEvent, EmailSend, EventType, SendStatus
+from .sequences import (
+    AutomatedSequence,
+    EnrollmentStatus,
+    SequenceEnrollment,
+    SequenceStep,
+    TriggerType,
+)
+from .subscriptions import (
+    ConsentEvent,
+    ConsentEventType,
+    Frequency,
+    NewsletterSubscription,
+    SubscriptionSource,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+    UnsubscribeSource,
+    email_hash,
+    normalize_email,
+)
+from .templates import EmailTemplate, TemplateType
+
+__all__ = [
+    "CAMPAIGN_TRANSITIONS",
+    "SEND_PROGRESS",
+    "SEND_TERMINAL",
+    "ABVariant",
+    "ABWinnerMetric",
+    "AutomatedSequence",
+    "CampaignStatus",
+    "ConsentEvent",
+    "ConsentEventType",
+    "CustomerSegment",
+    "EmailCampaign",
+    "EmailEvent",
+    "EmailSend",
+    "EmailTemplate",
+    "EnrollmentStatus",
+    "EventType",
+    "Frequency",
+    "NewsletterSubscription",
+    "SegmentMembership",
+    "SequenceEnrollment",
+    "SequenceStep",
+    "SendStatus",
+    "SubscriptionSource",
+    "SubscriptionStatus",
+    "Suppression",
+    "SuppressionReason",
+    "TemplateType",
+    "TriggerType",
+    "UnsubscribeSource",
+    "email_hash",
+    "normalize_email",
+]

@@ -1,0 +1,63 @@
+"""Customer segments: saved rules, cached counts, and static snapshots."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .subscriptions import NewsletterSubscription
+
+
+class CustomerSegment(models.Model):
+    """A saved audience: JSON rules compiled to one query of eligible subscriptions.
+
+    A dynamic segment is evaluated when used; a static one (``is_dynamic=False``) is the
+    frozen membership in :class:`SegmentMembership` taken at ``snapshot_at``.
+    """
+
+    name = models.CharField(_("nombre"), max_length=200)
+    slug = models.SlugField(_("slug"), unique=True)
+    description = models.TextField(_("descripción"), blank=True)
+    rules = models.JSONField(_("reglas"), default=dict, blank=True)
+
+    member_count = models.IntegerField(_("miembros"), default=0)
+    last_calculated = models.DateTimeField(_("calculado el"), null=True, blank=True)
+
+    is_dynamic = models.BooleanField(_("dinámico"), default=True)
+    is_active = models.BooleanField(_("activo"), default=True)
+    snapshot_at = models.DateTimeField(_("instantánea del"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("creado el"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("segmento")
+        verbose_name_plural = _("segmentos")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMembership(models.Model):
+    """Frozen membership of a static segment."""
+
+    segment = models.ForeignKey(
+        CustomerSegment, on_delete=models.CASCADE, related_name="memberships"
+    )
+    subscription = models.ForeignKey(
+        NewsletterSubscription, on_delete=models.CASCADE, related_name="segment_memberships"
+    )
+    added_at = models.DateTimeField(_("añadido el"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("miembro de segmento")
+        verbose_name_plural = _("miembros de segmento")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "subscription"], name="petmail_unique_segment_member"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}:{self.subscription_id}"

@@ -1,0 +1,171 @@
+"""The send ledger (one row per recipient per campaign or sequence step) and its events."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ..conf import owner_model_label
+from .campaigns import ABVariant, EmailCampaign
+from .subscriptions import NewsletterSubscription
+
+
+class SendStatus(models.TextChoices):
+    PENDING = "pending", _("Pendiente")
+    SENDING = "sending", _("Enviando")
+    SENT = "sent", _("Enviado")
+    DELIVERED = "delivered", _("Entregado")
+    OPENED = "opened", _("Abierto")
+    CLICKED = "clicked", _("Clic")
+    BOUNCED = "bounced", _("Rebotado")
+    COMPLAINED = "complained", _("Spam")
+    UNSUBSCRIBED = "unsubscribed", _("Dado de baja")
+    FAILED = "failed", _("Fallido")
+    UNKNOWN = "unknown", _("Desconocido")
+    CANCELLED = "cancelled", _("Cancelado")
+    SKIPPED = "skipped", _("Omitido")
+
+
+#: Engagement order: a send only moves forward along it (events may arrive out of order).
+SEND_PROGRESS: tuple[str, ...] = (
+    SendStatus.PENDING, SendStatus.SENDING, SendStatus.SENT, SendStatus.DELIVERED,
+    SendStatus.OPENED, SendStatus.CLICKED,
+)
+#: Terminal states win over any engagement state.
+SEND_TERMINAL: frozenset[str] = frozenset({
+    SendStatus.BOUNCED, SendStatus.COMPLAINED, SendStatus.UNSUBSCRIBED, SendStatus.FAILED,
+    SendStatus.CANCELLED, SendStatus.SKIPPED,
+})
+
+
+class EmailSend(models.Model):
+    """One message to one recipient: the unit that is claimed, sent and tracked."""
+
+    campaign = models.ForeignKey(
+        EmailCampaign, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="sends", verbose_name=_("campaña"),
+    )
+    sequence_step = models.ForeignKey(
+        "django_petmail.SequenceStep", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="sends", verbose_name=_("paso de secuencia"),
+    )
+    enrollment = models.ForeignKey(
+        "django_petmail.SequenceEnrollment", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="sends", verbose_name=_("inscripción"),
+    )
+
+    subscription = models.ForeignKey(
+        NewsletterSubscription, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="email_sends", verbose_name=_("suscripción"),
+    )
+    owner = models.ForeignKey(
+        owner_model_label(), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="email_sends", verbose_name=_("propietario"),
+    )
+    email_address = models.EmailField(_("dirección"))
+
+    status = models.CharField(
+        _("estado"), max_length=20, choices=SendStatus.choices, default=SendStatus.PENDING
+    )
+    ab_variant = models.CharField(_("variante"), max_length=1, choices=ABVariant.choices,
+                                  blank=True)
+
+    # Claiming (pending → sending by exactly one worker)
+    claimed_at = models.DateTimeField(_("reclamado el"), null=True, blank=True)
+    claimed_by = models.CharField(_("reclamado por"), max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
+
+    esp_message_id = models.CharField(_("id de mensaje del ESP"), max_length=255, blank=True)
+
+    sent_at = models.DateTimeField(_("enviado el"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("entregado el"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("abierto el"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("clic el"), null=True, blank=True)
+    bounced_at = models.DateTimeField(_("rebotado el"), null=True, blank=True)
+
+    error_message = models.TextField(_("error"), blank=True)
+    bounce_type = models.CharField(_("tipo de rebote"), max_length=50, blank=True)
+
+    created_at = models.DateTimeField(_("creado el"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("envío")
+        verbose_name_plural = _("envíos")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "subscription"], name="petmail_unique_campaign_send"
+            ),
+            models.UniqueConstraint(
+                fields=["sequence_step", "enrollment"], name="petmail_unique_step_send"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="petmail_send_campaign_status"),
+            models.Index(
+                fields=["esp_message_id"],
+                condition=~Q(esp_message_id=""),
+                name="petmail_send_esp_msgid_idx",
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(status="sending"),
+                name="petmail_send_inflight_idx",
+            ),
+            models.Index(fields=["subscription", "sent_at"], name="petmail_send_sub_sent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email_address} [{self.status}]"
+
+
+class EventType(models.TextChoices):
+    SEND = "send", _("Enviado")
+    DELIVERY = "delivery", _("Entregado")
+    OPEN = "open", _("Abierto")
+    CLICK = "click", _("Clic")
+    BOUNCE = "bounce", _("Rebote")
+    COMPLAINT = "complaint", _("Queja")
+    UNSUBSCRIBE = "unsubscribe", _("Baja")
+    DEFERRED = "deferred", _("Aplazado")
+    REJECTED = "rejected", _("Rechazado")
+    FAILED = "failed", _("Fallido")
+
+
+class EmailEvent(models.Model):
+    """Something that happened to a send (from the ESP's webhook or first-party tracking).
+
+    ``esp_event_id`` is unique so a webhook delivered twice is stored once; first-party events
+    leave it ``NULL`` (NULLs never collide).
+    """
+
+    send = models.ForeignKey(
+        EmailSend, on_delete=models.CASCADE, related_name="events", verbose_name=_("envío")
+    )
+    event_type = models.CharField(_("tipo"), max_length=20, choices=EventType.choices)
+    esp_event_id = models.CharField(
+        _("id de evento del ESP"), max_length=255, null=True, blank=True, unique=True
+    )
+
+    link_url = models.URLField(_("enlace"), max_length=2000, blank=True)
+    link_tag = models.CharField(_("etiqueta del enlace"), max_length=100, blank=True)
+    user_agent = models.CharField(_("agente de usuario"), max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
+    bounce_type = models.CharField(_("tipo de rebote"), max_length=50, blank=True)
+    description = models.TextField(_("descripción"), blank=True)
+
+    occurred_at = models.DateTimeField(_("ocurrido el"), null=True, blank=True)
+    timestamp = models.DateTimeField(_("registrado el"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-timestamp"]
+        verbose_name = _("evento de email")
+        verbose_name_plural = _("eventos de email")
+        indexes = [
+            models.Index(fields=["send", "event_type"], name="petmail_event_send_type_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_type_display()} ({self.send_id})"

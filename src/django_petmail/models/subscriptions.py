@@ -1,0 +1,206 @@
+"""Subscriptions, their consent ledger and the suppression list."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ..conf import owner_model_label
+
+
+def normalize_email(email: str) -> str:
+    """Trim whitespace and lowercase the address so one inbox cannot be subscribed twice.
+
+    RFC 5321 lets the local part be case-sensitive, but no mainstream mailbox provider treats
+    it so, and a duplicate subscription costs more than that rare exception.
+    """
+    return (email or "").strip().lower()
+
+
+def email_hash(email: str) -> str:
+    """Stable digest of a normalized address, kept after erasure for suppression."""
+    return hashlib.sha256(normalize_email(email).encode("utf-8")).hexdigest()
+
+
+class SubscriptionStatus(models.TextChoices):
+    PENDING = "pending", _("Pendiente de confirmación")
+    ACTIVE = "active", _("Activo")
+    UNSUBSCRIBED = "unsubscribed", _("Dado de baja")
+    BOUNCED = "bounced", _("Rebotado")
+    COMPLAINED = "complained", _("Marcado como spam")
+
+
+class Frequency(models.TextChoices):
+    WEEKLY = "weekly", _("Semanal")
+    MONTHLY = "monthly", _("Mensual")
+    IMPORTANT_ONLY = "important_only", _("Solo importantes")
+
+
+class SubscriptionSource(models.TextChoices):
+    WEBSITE = "website", _("Sitio web")
+    CHECKOUT = "checkout", _("Compra")
+    APPOINTMENT = "appointment", _("Cita")
+    REFERRAL = "referral", _("Recomendación")
+    IMPORT = "import", _("Importación")
+    ADMIN = "admin", _("Administración")
+    API = "api", _("API")
+
+
+class UnsubscribeSource(models.TextChoices):
+    ONE_CLICK = "one_click", _("Un clic (RFC 8058)")
+    PAGE = "page", _("Página de baja")
+    ESP_REPORT = "esp_report", _("Informe del proveedor")
+    ADMIN = "admin", _("Administración")
+    API = "api", _("API")
+
+
+class NewsletterSubscription(models.Model):
+    """One address's permission to receive marketing email, and its preferences."""
+
+    owner = models.OneToOneField(
+        owner_model_label(),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="newsletter",
+        verbose_name=_("propietario"),
+    )
+    email = models.EmailField(_("email"), unique=True)
+    first_name = models.CharField(_("nombre"), max_length=100, blank=True)
+
+    status = models.CharField(
+        _("estado"),
+        max_length=20,
+        choices=SubscriptionStatus.choices,
+        default=SubscriptionStatus.PENDING,
+    )
+
+    # Preferences
+    frequency = models.CharField(
+        _("frecuencia"), max_length=20, choices=Frequency.choices, default=Frequency.WEEKLY
+    )
+    topics = models.JSONField(_("temas"), default=list, blank=True)
+    language = models.CharField(_("idioma"), max_length=8, default="es")
+    timezone = models.CharField(_("zona horaria"), max_length=64, blank=True)
+    is_paused = models.BooleanField(_("en pausa"), default=False)
+
+    # Consent (the latest; the full history is ConsentEvent)
+    confirmed_at = models.DateTimeField(_("confirmado el"), null=True, blank=True)
+    source = models.CharField(
+        _("origen"), max_length=100, blank=True, choices=SubscriptionSource.choices
+    )
+    consent_form = models.CharField(_("formulario de consentimiento"), max_length=100, blank=True)
+    ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
+    user_agent = models.CharField(_("agente de usuario"), max_length=500, blank=True)
+
+    subscribed_at = models.DateTimeField(_("suscrito el"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
+    unsubscribed_at = models.DateTimeField(_("dado de baja el"), null=True, blank=True)
+    unsubscribe_reason = models.CharField(_("motivo de la baja"), max_length=255, blank=True)
+    unsubscribe_source = models.CharField(
+        _("origen de la baja"), max_length=20, blank=True, choices=UnsubscribeSource.choices
+    )
+
+    class Meta:
+        ordering = ["-subscribed_at"]
+        verbose_name = _("suscripción")
+        verbose_name_plural = _("suscripciones")
+        indexes = [
+            models.Index(
+                fields=["subscribed_at"],
+                condition=Q(status="active"),
+                name="petmail_sub_active_idx",
+            ),
+            models.Index(fields=["status", "frequency"], name="petmail_sub_status_freq_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_mailable(self) -> bool:
+        return self.status == SubscriptionStatus.ACTIVE and not self.is_paused
+
+
+class ConsentEventType(models.TextChoices):
+    SUBSCRIBED = "subscribed", _("Suscripción solicitada")
+    CONFIRMED = "confirmed", _("Suscripción confirmada")
+    PREFERENCES_CHANGED = "preferences_changed", _("Preferencias cambiadas")
+    UNSUBSCRIBED = "unsubscribed", _("Baja")
+    ERASED = "erased", _("Datos borrados")
+
+
+class ConsentEvent(models.Model):
+    """Append-only ledger of what a subscriber agreed to, when and how.
+
+    It is the clinic's legal proof of consent, so rows are never edited: ``save`` refuses to
+    update an existing row and ``delete`` is refused outside GDPR erasure, which anonymizes.
+    """
+
+    subscription = models.ForeignKey(
+        NewsletterSubscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="consent_events",
+        verbose_name=_("suscripción"),
+    )
+    event = models.CharField(_("evento"), max_length=30, choices=ConsentEventType.choices)
+    timestamp = models.DateTimeField(_("fecha"), auto_now_add=True, db_index=True)
+    ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
+    user_agent = models.CharField(_("agente de usuario"), max_length=500, blank=True)
+    source = models.CharField(_("origen"), max_length=100, blank=True)
+    form = models.CharField(_("formulario"), max_length=100, blank=True)
+    details = models.JSONField(_("detalles"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["timestamp", "pk"]
+        verbose_name = _("evento de consentimiento")
+        verbose_name_plural = _("historial de consentimiento")
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} @ {self.timestamp:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("Consent events are append-only; record a new event instead.")
+        super().save(*args, **kwargs)
+
+
+class SuppressionReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", _("Baja")
+    BOUNCED = "bounced", _("Rebote permanente")
+    COMPLAINED = "complained", _("Queja de spam")
+    ERASED = "erased", _("Borrado (RGPD)")
+    MANUAL = "manual", _("Manual")
+
+
+class Suppression(models.Model):
+    """An address that must never be mailed again, kept only as a hash.
+
+    A hash survives GDPR erasure: the address itself is gone, yet a later import or
+    subscription of the same address is still recognised and refused.
+    """
+
+    email_hash = models.CharField(_("hash del email"), max_length=64, unique=True)
+    reason = models.CharField(_("motivo"), max_length=20, choices=SuppressionReason.choices)
+    created_at = models.DateTimeField(_("creado el"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("supresión")
+        verbose_name_plural = _("supresiones")
+
+    def __str__(self) -> str:
+        return f"{self.email_hash[:12]}… ({self.get_reason_display()})"
+
+    @classmethod
+    def is_suppressed(cls, email: str) -> bool:
+        return cls.objects.filter(email_hash=email_hash(email)).exists()

@@ -1,0 +1,1 @@
+"""Segmentation: the field registry, rule validation and the rule → SQL compiler."""

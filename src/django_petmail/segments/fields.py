@@ -1,0 +1,123 @@
+"""The segment field registry.
+
+A segment rule names a *field*; the registry says what that field means in SQL (an ORM path
+from the subscription, or a callable returning a ``Q``/``Exists``), its type, and which
+operators it accepts. The package registers the subscription and engagement fields; host
+projects register their own (pets, orders…) from ``petmail_hooks.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+
+from ..registry import Entry, Registry
+
+
+class FieldType:
+    STRING = "string"
+    NUMBER = "number"
+    DECIMAL = "decimal"
+    DATE = "date"
+    DATETIME = "datetime"
+    BOOLEAN = "boolean"
+    CHOICE = "choice"
+    LIST = "list"
+
+    ALL = (STRING, NUMBER, DECIMAL, DATE, DATETIME, BOOLEAN, CHOICE, LIST)
+
+
+_ORDERED = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "is_null")
+
+#: Operators each type accepts unless a field narrows them.
+DEFAULT_OPS: dict[str, tuple[str, ...]] = {
+    FieldType.STRING: ("eq", "ne", "in", "not_in", "contains", "icontains", "startswith",
+                       "is_null"),
+    FieldType.NUMBER: _ORDERED,
+    FieldType.DECIMAL: _ORDERED,
+    FieldType.DATE: _ORDERED,
+    FieldType.DATETIME: _ORDERED,
+    FieldType.BOOLEAN: ("eq", "ne", "is_null"),
+    FieldType.CHOICE: ("eq", "ne", "in", "not_in", "is_null"),
+    FieldType.LIST: ("contains", "is_null"),
+}
+
+ALL_OPS: frozenset[str] = frozenset(
+    {op for ops in DEFAULT_OPS.values() for op in ops} | {"exists"}
+)
+
+#: ``lookup(op, value) -> Q`` for fields that are not a plain ORM path.
+Lookup = Callable[[str, Any], Q]
+
+
+@dataclass(frozen=True)
+class SegmentField:
+    """What a rule's ``field`` means: SQL path or callable, type, operators, label."""
+
+    name: str
+    type: str
+    label: str
+    ops: tuple[str, ...]
+    path: str | None = None
+    lookup: Lookup | None = None
+    choices: tuple[tuple[str, str], ...] = ()
+    to_many: bool = False
+
+
+def _validate(entry: Entry[SegmentField]) -> Entry[SegmentField]:
+    field = entry.obj
+    if not isinstance(field, SegmentField):
+        raise TypeError(f"segment field {entry.name!r} must be a SegmentField, got {field!r}.")
+    if field.type not in FieldType.ALL:
+        raise ValueError(
+            f"segment field {entry.name!r}: unknown type {field.type!r}; "
+            f"use one of {', '.join(FieldType.ALL)}."
+        )
+    unknown = set(field.ops) - ALL_OPS
+    if unknown:
+        raise ValueError(
+            f"segment field {entry.name!r}: unknown operators {sorted(unknown)}."
+        )
+    if field.path is None and field.lookup is None:
+        raise ValueError(f"segment field {entry.name!r} needs a path or a lookup callable.")
+    if field.lookup is not None and not callable(field.lookup):
+        raise TypeError(f"segment field {entry.name!r}: lookup must be callable.")
+    return entry
+
+
+segment_fields: Registry[SegmentField] = Registry("segment field", validate=_validate)
+
+
+def register_segment_field(
+    name: str,
+    *,
+    type: str,
+    label: str | None = None,
+    ops: Sequence[str] | None = None,
+    path: str | None = None,
+    lookup: Lookup | None = None,
+    choices: Sequence[tuple[str, str]] | None = None,
+    to_many: bool = False,
+    replace: bool = False,
+) -> SegmentField:
+    """Declare a field segment rules may use.
+
+    ``path`` is an ORM path from ``NewsletterSubscription`` (``"owner__pets__species"``);
+    with ``to_many=True`` the compiler wraps it in ``Exists`` so a member is never counted
+    twice. ``lookup`` replaces the path for anything an ORM path cannot say (sums, windows).
+    """
+    field = SegmentField(
+        name=name,
+        type=type,
+        label=label or name.replace("__", " ").replace("_", " ").capitalize(),
+        ops=tuple(ops) if ops is not None else DEFAULT_OPS.get(type, ()),
+        path=path if (path is not None or lookup is not None) else name,
+        lookup=lookup,
+        choices=tuple(choices or ()),
+        to_many=to_many,
+    )
+    segment_fields.register(name, field, replace=replace)
+    return field

@@ -1,0 +1,1 @@
+"""Automated sequences: trigger and skip-condition registries, enrollment, step progression."""
