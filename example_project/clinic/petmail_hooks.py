@@ -28,16 +28,27 @@ from .models import (
 # --- Segment fields (paths start at NewsletterSubscription) --------------------------------
 
 register_segment_field(
-    "pets__species", type=FieldType.CHOICE, label="Especie de la mascota",
-    path="owner__pets__species", choices=Species.choices, to_many=True,
+    "pets__species",
+    type=FieldType.CHOICE,
+    label="Especie de la mascota",
+    path="owner__pets__species",
+    choices=Species.choices,
+    to_many=True,
 )
 register_segment_field(
-    "pets__breed", type=FieldType.STRING, label="Raza de la mascota",
-    path="owner__pets__breed", to_many=True,
+    "pets__breed",
+    type=FieldType.STRING,
+    label="Raza de la mascota",
+    path="owner__pets__breed",
+    to_many=True,
 )
 register_segment_field(
-    "pet_birthday_month", type=FieldType.NUMBER, label="Mes de cumpleaños de la mascota",
-    path="owner__pets__birthday__month", to_many=True, ops=("eq", "in", "between"),
+    "pet_birthday_month",
+    type=FieldType.NUMBER,
+    label="Mes de cumpleaños de la mascota",
+    path="owner__pets__birthday__month",
+    to_many=True,
+    ops=("eq", "in", "between"),
 )
 
 
@@ -51,7 +62,10 @@ def _last_visit(op: str, value: Any) -> Q:
 
 
 register_segment_field(
-    "last_visit_date", type=FieldType.DATE, label="Última visita", lookup=_last_visit,
+    "last_visit_date",
+    type=FieldType.DATE,
+    label="Última visita",
+    lookup=_last_visit,
 )
 
 
@@ -71,15 +85,19 @@ def _lifetime_value(op: str, value: Any) -> Q:
 
 
 register_segment_field(
-    "lifetime_value", type=FieldType.DECIMAL, label="Valor de vida (pedidos completados)",
-    lookup=_lifetime_value, ops=("eq", "ne", "gt", "gte", "lt", "lte", "between"),
+    "lifetime_value",
+    type=FieldType.DECIMAL,
+    label="Valor de vida (pedidos completados)",
+    lookup=_lifetime_value,
+    ops=("eq", "ne", "gt", "gte", "lt", "lte", "between"),
 )
 
 
 def _has_upcoming_appointment(op: str, value: Any) -> Q:
     upcoming = Exists(
         Appointment.objects.filter(
-            owner=OuterRef("owner"), status=AppointmentStatus.SCHEDULED,
+            owner=OuterRef("owner"),
+            status=AppointmentStatus.SCHEDULED,
             start__gte=timezone.now(),
         )
     )
@@ -88,22 +106,31 @@ def _has_upcoming_appointment(op: str, value: Any) -> Q:
 
 
 register_segment_field(
-    "has_upcoming_appointment", type=FieldType.BOOLEAN, label="Tiene cita próxima",
-    lookup=_has_upcoming_appointment, ops=("eq", "ne"),
+    "has_upcoming_appointment",
+    type=FieldType.BOOLEAN,
+    label="Tiene cita próxima",
+    lookup=_has_upcoming_appointment,
+    ops=("eq", "ne"),
 )
 
 # --- Skip conditions: Q over the owner model; matching owners skip the step ---------------
 
 register_skip_condition(
     "already_purchased",
-    lambda value: Q(Exists(Order.objects.filter(owner=OuterRef("pk"),
-                                                status=OrderStatus.COMPLETED))),
+    lambda value: Q(
+        Exists(Order.objects.filter(owner=OuterRef("pk"), status=OrderStatus.COMPLETED))
+    ),
     label="Ya ha comprado",
 )
 register_skip_condition(
     "has_appointment",
-    lambda value: Q(Exists(Appointment.objects.filter(
-        owner=OuterRef("pk"), status=AppointmentStatus.SCHEDULED, start__gte=timezone.now()))),
+    lambda value: Q(
+        Exists(
+            Appointment.objects.filter(
+                owner=OuterRef("pk"), status=AppointmentStatus.SCHEDULED, start__gte=timezone.now()
+            )
+        )
+    ),
     label="Tiene cita programada",
 )
 
@@ -117,8 +144,10 @@ def vaccination_due(sequence: Any, now: Any) -> Any:
     days = int((sequence.trigger_conditions or {}).get("days_before", 14))
     window = now.date() + timedelta(days=days)
     due = Vaccination.objects.filter(
-        pet__owner=OuterRef("pk"), administered_at__isnull=True,
-        due_date__gte=now.date(), due_date__lte=window,
+        pet__owner=OuterRef("pk"),
+        administered_at__isnull=True,
+        due_date__gte=now.date(),
+        due_date__lte=window,
     )
     return get_owner_model()._default_manager.filter(Exists(due))
 
@@ -140,7 +169,9 @@ def abandoned_cart(sequence: Any, now: Any) -> Any:
 
     hours = int((sequence.trigger_conditions or {}).get("hours", 4))
     carts = Cart.objects.filter(
-        owner=OuterRef("pk"), checked_out_at__isnull=True, item_count__gt=0,
+        owner=OuterRef("pk"),
+        checked_out_at__isnull=True,
+        item_count__gt=0,
         updated__lte=now - timedelta(hours=hours),
     )
     return get_owner_model()._default_manager.filter(Exists(carts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -46,14 +47,29 @@ class ConsentEventInline(ReadOnlyInline):
 
 @admin.register(NewsletterSubscription)
 class NewsletterSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ("email", "first_name", "status", "frequency", "language", "source",
-                    "subscribed_at", "confirmed_at")
+    list_display = (
+        "email",
+        "first_name",
+        "status",
+        "frequency",
+        "language",
+        "source",
+        "subscribed_at",
+        "confirmed_at",
+    )
     list_filter = ("status", "frequency", "language", "source", "is_paused")
     search_fields = ("email", "first_name")
     date_hierarchy = "subscribed_at"
     raw_id_fields = ("owner",)
-    readonly_fields = ("subscribed_at", "updated_at", "confirmed_at", "unsubscribed_at",
-                       "ip_address", "user_agent", "consent_form")
+    readonly_fields = (
+        "subscribed_at",
+        "updated_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "ip_address",
+        "user_agent",
+        "consent_form",
+    )
     inlines = [ConsentEventInline]
     list_select_related = ("owner",)
 
@@ -112,29 +128,80 @@ class SegmentMembershipAdmin(admin.ModelAdmin):
 
 @admin.register(EmailCampaign)
 class EmailCampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "status", "segment", "scheduled_at", "recipient_count", "sent_count",
-                    "open_rate_display", "click_rate_display", "revenue_attributed")
+    list_display = (
+        "name",
+        "status",
+        "segment",
+        "scheduled_at",
+        "recipient_count",
+        "sent_count",
+        "open_rate_display",
+        "click_rate_display",
+        "revenue_attributed",
+    )
     list_filter = ("status", "is_ab_test", "is_important", "topic")
     search_fields = ("name", "subject")
     date_hierarchy = "created_at"
     list_select_related = ("segment",)
     raw_id_fields = ("created_by",)
-    readonly_fields = ("recipient_count", "started_at", "completed_at", "sent_count",
-                       "delivered_count", "open_count", "click_count", "bounce_count",
-                       "unsubscribe_count", "complaint_count", "failed_count",
-                       "revenue_attributed", "ab_winner", "ab_decided_at", "ab_result")
+    readonly_fields = (
+        "recipient_count",
+        "started_at",
+        "completed_at",
+        "sent_count",
+        "delivered_count",
+        "open_count",
+        "click_count",
+        "bounce_count",
+        "unsubscribe_count",
+        "complaint_count",
+        "failed_count",
+        "revenue_attributed",
+        "ab_winner",
+        "ab_decided_at",
+        "ab_result",
+    )
     fieldsets = (
         (None, {"fields": ("name", "status", "template", "segment", "topic", "is_important")}),
-        (_("Contenido"), {"fields": ("subject", "preview_text", "from_email", "html_content",
-                                     "text_content")}),
+        (
+            _("Contenido"),
+            {"fields": ("subject", "preview_text", "from_email", "html_content", "text_content")},
+        ),
         (_("Programación"), {"fields": ("scheduled_at", "started_at", "completed_at")}),
-        (_("Prueba A/B"), {"classes": ("collapse",), "fields": (
-            "is_ab_test", "ab_subject_b", "ab_html_content_b", "ab_test_percent",
-            "ab_winner_metric", "ab_wait_hours", "ab_winner", "ab_decided_at", "ab_result")}),
-        (_("Resultados"), {"fields": (
-            "recipient_count", "sent_count", "delivered_count", "open_count", "click_count",
-            "bounce_count", "unsubscribe_count", "complaint_count", "failed_count",
-            "revenue_attributed")}),
+        (
+            _("Prueba A/B"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "is_ab_test",
+                    "ab_subject_b",
+                    "ab_html_content_b",
+                    "ab_test_percent",
+                    "ab_winner_metric",
+                    "ab_wait_hours",
+                    "ab_winner",
+                    "ab_decided_at",
+                    "ab_result",
+                ),
+            },
+        ),
+        (
+            _("Resultados"),
+            {
+                "fields": (
+                    "recipient_count",
+                    "sent_count",
+                    "delivered_count",
+                    "open_count",
+                    "click_count",
+                    "bounce_count",
+                    "unsubscribe_count",
+                    "complaint_count",
+                    "failed_count",
+                    "revenue_attributed",
+                )
+            },
+        ),
     )
 
     @admin.display(description=_("Apertura %"))
@@ -154,14 +221,32 @@ class EmailEventInline(ReadOnlyInline):
 
 @admin.register(EmailSend)
 class EmailSendAdmin(admin.ModelAdmin):
-    list_display = ("email_address", "campaign", "sequence_step", "status", "ab_variant",
-                    "sent_at", "opened_at", "clicked_at")
+    list_display = (
+        "email_address",
+        "campaign",
+        "sequence_step",
+        "status",
+        "ab_variant",
+        "sent_at",
+        "opened_at",
+        "clicked_at",
+    )
     list_filter = ("status", "ab_variant", "campaign")
     search_fields = ("email_address", "esp_message_id")
     raw_id_fields = ("campaign", "sequence_step", "enrollment", "subscription", "owner")
     list_select_related = ("campaign", "sequence_step__sequence")
-    readonly_fields = ("claimed_at", "claimed_by", "attempts", "esp_message_id", "sent_at",
-                       "delivered_at", "opened_at", "clicked_at", "bounced_at", "created_at")
+    readonly_fields = (
+        "claimed_at",
+        "claimed_by",
+        "attempts",
+        "esp_message_id",
+        "sent_at",
+        "delivered_at",
+        "opened_at",
+        "clicked_at",
+        "bounced_at",
+        "created_at",
+    )
     inlines = [EmailEventInline]
 
 
@@ -173,13 +258,25 @@ class EmailEventAdmin(admin.ModelAdmin):
     date_hierarchy = "timestamp"
     raw_id_fields = ("send",)
     list_select_related = ("send",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class SequenceStepInline(admin.StackedInline):
     model = SequenceStep
     extra = 0
-    fields = ("step_number", "delay_days", "delay_hours", "send_time", "template", "subject",
-              "preview_text", "html_content", "text_content", "skip_if", "is_active")
+    fields = (
+        "step_number",
+        "delay_days",
+        "delay_hours",
+        "send_time",
+        "template",
+        "subject",
+        "preview_text",
+        "html_content",
+        "text_content",
+        "skip_if",
+        "is_active",
+    )
 
 
 @admin.register(AutomatedSequence)
@@ -192,8 +289,7 @@ class AutomatedSequenceAdmin(admin.ModelAdmin):
 
 @admin.register(SequenceStep)
 class SequenceStepAdmin(admin.ModelAdmin):
-    list_display = ("sequence", "step_number", "subject", "delay_days", "delay_hours",
-                    "is_active")
+    list_display = ("sequence", "step_number", "subject", "delay_days", "delay_hours", "is_active")
     list_filter = ("sequence", "is_active")
     search_fields = ("subject", "sequence__name")
     list_select_related = ("sequence",)
@@ -201,8 +297,15 @@ class SequenceStepAdmin(admin.ModelAdmin):
 
 @admin.register(SequenceEnrollment)
 class SequenceEnrollmentAdmin(admin.ModelAdmin):
-    list_display = ("sequence", "owner", "subscription", "status", "current_step",
-                    "next_send_at", "enrolled_at")
+    list_display = (
+        "sequence",
+        "owner",
+        "subscription",
+        "status",
+        "current_step",
+        "next_send_at",
+        "enrolled_at",
+    )
     list_filter = ("status", "sequence")
     raw_id_fields = ("owner", "subscription")
     list_select_related = ("sequence", "subscription")

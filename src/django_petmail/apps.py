@@ -11,5 +11,7 @@ class PetmailConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
         from .registry import autodiscover
+        from .segments.builtin_fields import register_builtin_fields
 
+        register_builtin_fields()
         autodiscover()

@@ -22,10 +22,12 @@ class CampaignStatus(models.TextChoices):
 
 #: The campaign state machine: which states each state may move to.
 CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
-    CampaignStatus.DRAFT: frozenset({CampaignStatus.SCHEDULED, CampaignStatus.SENDING,
-                                     CampaignStatus.CANCELLED}),
-    CampaignStatus.SCHEDULED: frozenset({CampaignStatus.DRAFT, CampaignStatus.SENDING,
-                                         CampaignStatus.CANCELLED}),
+    CampaignStatus.DRAFT: frozenset(
+        {CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.CANCELLED}
+    ),
+    CampaignStatus.SCHEDULED: frozenset(
+        {CampaignStatus.DRAFT, CampaignStatus.SENDING, CampaignStatus.CANCELLED}
+    ),
     CampaignStatus.SENDING: frozenset({CampaignStatus.PAUSED, CampaignStatus.SENT}),
     CampaignStatus.PAUSED: frozenset({CampaignStatus.SENDING, CampaignStatus.CANCELLED}),
     CampaignStatus.SENT: frozenset(),
@@ -53,8 +55,12 @@ class EmailCampaign(models.Model):
 
     # Content
     template = models.ForeignKey(
-        EmailTemplate, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="campaigns", verbose_name=_("plantilla"),
+        EmailTemplate,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        verbose_name=_("plantilla"),
     )
     subject = models.CharField(_("asunto"), max_length=200)
     preview_text = models.CharField(_("texto de vista previa"), max_length=200, blank=True)
@@ -64,12 +70,17 @@ class EmailCampaign(models.Model):
 
     # Targeting and preferences
     segment = models.ForeignKey(
-        CustomerSegment, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="campaigns", verbose_name=_("segmento"),
+        CustomerSegment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        verbose_name=_("segmento"),
     )
     topic = models.CharField(_("tema"), max_length=50, blank=True)
     is_important = models.BooleanField(
-        _("importante"), default=False,
+        _("importante"),
+        default=False,
         help_text=_("Los suscriptores con frecuencia «Solo importantes» solo reciben estas."),
     )
     recipient_count = models.IntegerField(_("destinatarios"), default=0)
@@ -85,13 +96,13 @@ class EmailCampaign(models.Model):
     ab_html_content_b = models.TextField(_("contenido HTML B"), blank=True)
     ab_test_percent = models.PositiveSmallIntegerField(_("porcentaje de prueba"), default=20)
     ab_winner_metric = models.CharField(
-        _("métrica ganadora"), max_length=20, choices=ABWinnerMetric.choices,
+        _("métrica ganadora"),
+        max_length=20,
+        choices=ABWinnerMetric.choices,
         default=ABWinnerMetric.OPEN_RATE,
     )
     ab_wait_hours = models.PositiveIntegerField(_("espera (horas)"), default=4)
-    ab_winner = models.CharField(
-        _("ganadora"), max_length=1, choices=ABVariant.choices, blank=True
-    )
+    ab_winner = models.CharField(_("ganadora"), max_length=1, choices=ABVariant.choices, blank=True)
     ab_decided_at = models.DateTimeField(_("decidida el"), null=True, blank=True)
     ab_result = models.JSONField(_("resultado A/B"), default=dict, blank=True)
 
@@ -110,8 +121,12 @@ class EmailCampaign(models.Model):
     )
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name=_("creado por"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("creado por"),
     )
     created_at = models.DateTimeField(_("creado el"), auto_now_add=True)
     updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)

@@ -29,47 +29,78 @@ class SendStatus(models.TextChoices):
 
 #: Engagement order: a send only moves forward along it (events may arrive out of order).
 SEND_PROGRESS: tuple[str, ...] = (
-    SendStatus.PENDING, SendStatus.SENDING, SendStatus.SENT, SendStatus.DELIVERED,
-    SendStatus.OPENED, SendStatus.CLICKED,
+    SendStatus.PENDING,
+    SendStatus.SENDING,
+    SendStatus.SENT,
+    SendStatus.DELIVERED,
+    SendStatus.OPENED,
+    SendStatus.CLICKED,
 )
 #: Terminal states win over any engagement state.
-SEND_TERMINAL: frozenset[str] = frozenset({
-    SendStatus.BOUNCED, SendStatus.COMPLAINED, SendStatus.UNSUBSCRIBED, SendStatus.FAILED,
-    SendStatus.CANCELLED, SendStatus.SKIPPED,
-})
+SEND_TERMINAL: frozenset[str] = frozenset(
+    {
+        SendStatus.BOUNCED,
+        SendStatus.COMPLAINED,
+        SendStatus.UNSUBSCRIBED,
+        SendStatus.FAILED,
+        SendStatus.CANCELLED,
+        SendStatus.SKIPPED,
+    }
+)
 
 
 class EmailSend(models.Model):
     """One message to one recipient: the unit that is claimed, sent and tracked."""
 
     campaign = models.ForeignKey(
-        EmailCampaign, on_delete=models.CASCADE, null=True, blank=True,
-        related_name="sends", verbose_name=_("campaña"),
+        EmailCampaign,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sends",
+        verbose_name=_("campaña"),
     )
     sequence_step = models.ForeignKey(
-        "django_petmail.SequenceStep", on_delete=models.CASCADE, null=True, blank=True,
-        related_name="sends", verbose_name=_("paso de secuencia"),
+        "django_petmail.SequenceStep",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sends",
+        verbose_name=_("paso de secuencia"),
     )
     enrollment = models.ForeignKey(
-        "django_petmail.SequenceEnrollment", on_delete=models.CASCADE, null=True, blank=True,
-        related_name="sends", verbose_name=_("inscripción"),
+        "django_petmail.SequenceEnrollment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sends",
+        verbose_name=_("inscripción"),
     )
 
     subscription = models.ForeignKey(
-        NewsletterSubscription, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="email_sends", verbose_name=_("suscripción"),
+        NewsletterSubscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="email_sends",
+        verbose_name=_("suscripción"),
     )
     owner = models.ForeignKey(
-        owner_model_label(), on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="email_sends", verbose_name=_("propietario"),
+        owner_model_label(),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="email_sends",
+        verbose_name=_("propietario"),
     )
     email_address = models.EmailField(_("dirección"))
 
     status = models.CharField(
         _("estado"), max_length=20, choices=SendStatus.choices, default=SendStatus.PENDING
     )
-    ab_variant = models.CharField(_("variante"), max_length=1, choices=ABVariant.choices,
-                                  blank=True)
+    ab_variant = models.CharField(
+        _("variante"), max_length=1, choices=ABVariant.choices, blank=True
+    )
 
     # Claiming (pending → sending by exactly one worker)
     claimed_at = models.DateTimeField(_("reclamado el"), null=True, blank=True)

@@ -30,17 +30,26 @@ class AutomatedSequence(models.Model):
     description = models.TextField(_("descripción"), blank=True)
     trigger_type = models.CharField(_("disparador"), max_length=20, choices=TriggerType.choices)
     custom_trigger = models.CharField(
-        _("disparador personalizado"), max_length=100, blank=True,
-        help_text=_("Nombre registrado con register_trigger() cuando el disparador es «Evento "
-                    "personalizado»."),
+        _("disparador personalizado"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "Nombre registrado con register_trigger() cuando el disparador es «Evento "
+            "personalizado»."
+        ),
     )
     trigger_conditions = models.JSONField(_("condiciones"), default=dict, blank=True)
     segment = models.ForeignKey(
-        CustomerSegment, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="sequences", verbose_name=_("segmento"),
+        CustomerSegment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sequences",
+        verbose_name=_("segmento"),
     )
     is_marketing = models.BooleanField(
-        _("marketing"), default=True,
+        _("marketing"),
+        default=True,
         help_text=_("Las secuencias de marketing se cancelan cuando el suscriptor se da de baja."),
     )
     is_active = models.BooleanField(_("activa"), default=True)
@@ -59,7 +68,9 @@ class SequenceStep(models.Model):
     """One email of a sequence, sent a delay after the previous step."""
 
     sequence = models.ForeignKey(
-        AutomatedSequence, on_delete=models.CASCADE, related_name="steps",
+        AutomatedSequence,
+        on_delete=models.CASCADE,
+        related_name="steps",
         verbose_name=_("secuencia"),
     )
     step_number = models.PositiveIntegerField(_("número de paso"))
@@ -68,8 +79,12 @@ class SequenceStep(models.Model):
     send_time = models.TimeField(_("hora preferida"), null=True, blank=True)
 
     template = models.ForeignKey(
-        EmailTemplate, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="sequence_steps", verbose_name=_("plantilla"),
+        EmailTemplate,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sequence_steps",
+        verbose_name=_("plantilla"),
     )
     subject = models.CharField(_("asunto"), max_length=200)
     preview_text = models.CharField(_("texto de vista previa"), max_length=200, blank=True)
@@ -104,22 +119,34 @@ class SequenceEnrollment(models.Model):
     """An owner's (or a bare subscriber's) progress through a sequence."""
 
     sequence = models.ForeignKey(
-        AutomatedSequence, on_delete=models.CASCADE, related_name="enrollments",
+        AutomatedSequence,
+        on_delete=models.CASCADE,
+        related_name="enrollments",
         verbose_name=_("secuencia"),
     )
     owner = models.ForeignKey(
-        owner_model_label(), on_delete=models.CASCADE, null=True, blank=True,
-        related_name="sequence_enrollments", verbose_name=_("propietario"),
+        owner_model_label(),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sequence_enrollments",
+        verbose_name=_("propietario"),
     )
     subscription = models.ForeignKey(
-        NewsletterSubscription, on_delete=models.CASCADE, null=True, blank=True,
-        related_name="sequence_enrollments", verbose_name=_("suscripción"),
+        NewsletterSubscription,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sequence_enrollments",
+        verbose_name=_("suscripción"),
     )
 
     current_step = models.PositiveIntegerField(_("paso actual"), default=0)
     next_send_at = models.DateTimeField(_("próximo envío"), null=True, blank=True)
     status = models.CharField(
-        _("estado"), max_length=20, choices=EnrollmentStatus.choices,
+        _("estado"),
+        max_length=20,
+        choices=EnrollmentStatus.choices,
         default=EnrollmentStatus.ACTIVE,
     )
     context = models.JSONField(_("contexto del disparador"), default=dict, blank=True)

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from ..conf import owner_model_label
+from ..conf import owner_model_label, petmail_settings
 
 
 def normalize_email(email: str) -> str:
@@ -24,6 +24,11 @@ def normalize_email(email: str) -> str:
 def email_hash(email: str) -> str:
     """Stable digest of a normalized address, kept after erasure for suppression."""
     return hashlib.sha256(normalize_email(email).encode("utf-8")).hexdigest()
+
+
+def default_language() -> str:
+    """``PETMAIL["DEFAULT_LANGUAGE"]``, read when a subscription is created."""
+    return str(petmail_settings.DEFAULT_LANGUAGE)
 
 
 class SubscriptionStatus(models.TextChoices):
@@ -84,7 +89,7 @@ class NewsletterSubscription(models.Model):
         _("frecuencia"), max_length=20, choices=Frequency.choices, default=Frequency.WEEKLY
     )
     topics = models.JSONField(_("temas"), default=list, blank=True)
-    language = models.CharField(_("idioma"), max_length=8, default="es")
+    language = models.CharField(_("idioma"), max_length=8, default=default_language)
     timezone = models.CharField(_("zona horaria"), max_length=64, blank=True)
     is_paused = models.BooleanField(_("en pausa"), default=False)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
+from django.utils.functional import Promise
 
 from ..registry import Entry, Registry
 
@@ -34,8 +35,16 @@ _ORDERED = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "is
 
 #: Operators each type accepts unless a field narrows them.
 DEFAULT_OPS: dict[str, tuple[str, ...]] = {
-    FieldType.STRING: ("eq", "ne", "in", "not_in", "contains", "icontains", "startswith",
-                       "is_null"),
+    FieldType.STRING: (
+        "eq",
+        "ne",
+        "in",
+        "not_in",
+        "contains",
+        "icontains",
+        "startswith",
+        "is_null",
+    ),
     FieldType.NUMBER: _ORDERED,
     FieldType.DECIMAL: _ORDERED,
     FieldType.DATE: _ORDERED,
@@ -45,9 +54,7 @@ DEFAULT_OPS: dict[str, tuple[str, ...]] = {
     FieldType.LIST: ("contains", "is_null"),
 }
 
-ALL_OPS: frozenset[str] = frozenset(
-    {op for ops in DEFAULT_OPS.values() for op in ops} | {"exists"}
-)
+ALL_OPS: frozenset[str] = frozenset({op for ops in DEFAULT_OPS.values() for op in ops} | {"exists"})
 
 #: ``lookup(op, value) -> Q`` for fields that are not a plain ORM path.
 Lookup = Callable[[str, Any], Q]
@@ -59,11 +66,11 @@ class SegmentField:
 
     name: str
     type: str
-    label: str
+    label: str | Promise
     ops: tuple[str, ...]
     path: str | None = None
     lookup: Lookup | None = None
-    choices: tuple[tuple[str, str], ...] = ()
+    choices: tuple[tuple[Any, str | Promise], ...] = ()
     to_many: bool = False
 
 
@@ -78,9 +85,7 @@ def _validate(entry: Entry[SegmentField]) -> Entry[SegmentField]:
         )
     unknown = set(field.ops) - ALL_OPS
     if unknown:
-        raise ValueError(
-            f"segment field {entry.name!r}: unknown operators {sorted(unknown)}."
-        )
+        raise ValueError(f"segment field {entry.name!r}: unknown operators {sorted(unknown)}.")
     if field.path is None and field.lookup is None:
         raise ValueError(f"segment field {entry.name!r} needs a path or a lookup callable.")
     if field.lookup is not None and not callable(field.lookup):
@@ -95,11 +100,11 @@ def register_segment_field(
     name: str,
     *,
     type: str,
-    label: str | None = None,
+    label: str | Promise | None = None,
     ops: Sequence[str] | None = None,
     path: str | None = None,
     lookup: Lookup | None = None,
-    choices: Sequence[tuple[str, str]] | None = None,
+    choices: Sequence[tuple[Any, str | Promise]] | None = None,
     to_many: bool = False,
     replace: bool = False,
 ) -> SegmentField:

@@ -2,8 +2,8 @@
 
 * A **trigger** finds who should be enrolled. Scheduled triggers (birthday, vaccination due,
   inactivity, abandoned cart) are callables ``(sequence, now) -> QuerySet`` of owners, run by
-  the periodic task; event triggers (signup, purchase) are fired by the host with
-  ``fire_trigger``. Either way the callable answers in SQL, never one owner at a time.
+  the periodic task; event triggers (signup, purchase) are fired by the host when the event
+  happens. Either way the callable answers in SQL, never one owner at a time.
 * A **skip condition** is a callable ``(value) -> Q`` over the owner model: owners matching
   the ``Q`` skip the step, so a whole batch of due enrollments is filtered in one query.
 """
@@ -40,9 +40,7 @@ def _validate_skip(entry: Entry[Callable[[Any], Q]]) -> Entry[Callable[[Any], Q]
 sequence_triggers: Registry[Callable[..., Any]] = Registry(
     "sequence trigger", validate=_validate_trigger
 )
-skip_conditions: Registry[Callable[[Any], Q]] = Registry(
-    "skip condition", validate=_validate_skip
-)
+skip_conditions: Registry[Callable[[Any], Q]] = Registry("skip condition", validate=_validate_skip)
 
 
 def register_trigger(name: str, fn: Callable[..., Any] | None = None, **meta: Any) -> Any:
@@ -50,8 +48,6 @@ def register_trigger(name: str, fn: Callable[..., Any] | None = None, **meta: An
     return sequence_triggers.register(name, fn, **meta)
 
 
-def register_skip_condition(
-    name: str, fn: Callable[[Any], Q] | None = None, **meta: Any
-) -> Any:
+def register_skip_condition(name: str, fn: Callable[[Any], Q] | None = None, **meta: Any) -> Any:
     """Register a skip condition (call or decorator): ``fn(value) -> Q`` over owners."""
     return skip_conditions.register(name, fn, **meta)

@@ -1,0 +1,119 @@
+"""System checks fire on broken configurations, through ``manage.py check`` too."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from django_petmail import checks
+
+
+def ids(messages):
+    return [m.id for m in messages]
+
+
+def test_clean_configuration_has_no_messages():
+    assert checks.check_settings_dict() == []
+    assert checks.check_owner_model() == []
+    assert checks.check_adapter() == []
+    assert checks.check_site_url() == []
+
+
+def test_petmail_not_a_dict():
+    with override_settings(PETMAIL="https://clinic.test"):
+        assert ids(checks.check_settings_dict()) == ["petmail.E001"]
+        assert checks.check_site_url() == []
+
+
+def test_unknown_keys_warn():
+    with override_settings(PETMAIL={"SITE_URL": "https://x.test", "BATCHSIZE": 10}):
+        messages = checks.check_settings_dict()
+    assert ids(messages) == ["petmail.W002"]
+    assert "BATCHSIZE" in messages[0].msg
+
+
+def test_missing_site_url_warns():
+    with override_settings(PETMAIL={}):
+        assert ids(checks.check_site_url()) == ["petmail.W001"]
+
+
+@pytest.mark.parametrize("url", ["clinic.test", "ftp://clinic.test", "https://"])
+def test_invalid_site_url_is_an_error(url):
+    with override_settings(PETMAIL={"SITE_URL": url}):
+        assert ids(checks.check_site_url()) == ["petmail.E005"]
+
+
+@pytest.mark.parametrize("label", ["nope", "nope.Model", "clinic.Missing"])
+def test_bad_owner_model(settings, label):
+    settings.PETMAIL_OWNER_MODEL = label
+    assert ids(checks.check_owner_model()) == ["petmail.E002"]
+
+
+def test_owner_model_without_email_field(settings):
+    settings.PETMAIL_OWNER_MODEL = "clinic.Pet"
+    messages = checks.check_owner_model()
+    assert ids(messages) == ["petmail.E003"]
+    assert "'email'" in messages[0].msg
+
+
+def test_owner_email_field_comes_from_the_adapter(settings):
+    settings.PETMAIL_OWNER_MODEL = "clinic.Pet"
+    with override_settings(PETMAIL={"ADAPTER": "tests.test_checks.PetNameAdapter"}):
+        assert checks.check_owner_model() == []
+
+
+def test_unimportable_adapter(settings):
+    with override_settings(PETMAIL={"ADAPTER": "nowhere.Adapter"}):
+        assert ids(checks.check_adapter()) == ["petmail.E004"]
+        # the owner check still runs, with the default email field
+        assert checks.check_owner_model() == []
+
+
+def test_adapter_of_the_wrong_type():
+    with override_settings(PETMAIL={"ADAPTER": "builtins.object"}):
+        assert ids(checks.check_adapter()) == ["petmail.E004"]
+
+
+def test_deploy_checks(settings):
+    settings.EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
+    assert checks.check_deploy() == []
+    with override_settings(PETMAIL={"SITE_URL": "http://clinic.test"}):
+        assert ids(checks.check_deploy()) == ["petmail.W003"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    assert ids(checks.check_deploy()) == ["petmail.W004"]
+    settings.EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "anymail"]
+    assert ids(checks.check_deploy()) == ["petmail.W005"]
+    with override_settings(PETMAIL="oops"):
+        assert "petmail.W003" not in ids(checks.check_deploy())
+
+
+def test_manage_py_check_reports_broken_configuration(settings):
+    settings.PETMAIL_OWNER_MODEL = "clinic.Pet"
+    with (
+        override_settings(PETMAIL={"SITE_URL": "not a url"}),
+        pytest.raises(SystemCheckError) as excinfo,
+    ):
+        call_command("check", stdout=StringIO(), stderr=StringIO())
+    text = str(excinfo.value)
+    assert "petmail.E003" in text
+    assert "petmail.E005" in text
+
+
+def test_manage_py_check_deploy_shows_the_deploy_warnings(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    out = StringIO()
+    with override_settings(PETMAIL={"SITE_URL": "http://clinic.test"}):
+        call_command("check", "--deploy", "--tag", "security", stdout=out, stderr=out)
+    text = out.getvalue()
+    assert "petmail.W003" in text
+    assert "petmail.W004" in text
+
+
+from django_petmail.adapter import PetmailAdapter  # noqa: E402
+
+
+class PetNameAdapter(PetmailAdapter):
+    owner_email_field = "name"
