@@ -9,7 +9,7 @@ LOCALE = Path(django_petmail.__file__).parent / "locale"
 
 def _entries(po: Path) -> list[tuple[str, str]]:
     entries, msgid, msgstr, field = [], None, None, None
-    for line in po.read_text(encoding="utf-8").splitlines() + [""]:
+    for line in po.read_text(encoding="utf-8").splitlines():
         if line.startswith("msgid "):
             if msgid is not None:
                 entries.append((msgid, msgstr))
