@@ -1,0 +1,1 @@
+"""Sending: message building, unsubscribe headers, fan-out and batch dispatch."""

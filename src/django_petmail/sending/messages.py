@@ -1,0 +1,89 @@
+"""Build one marketing message: headers, unsubscribe footer, ESP metadata.
+
+Every marketing email leaves through :func:`build_marketing_message`, so none can go out
+without the unsubscribe headers, a visible unsubscribe link and the send id that lets the
+ESP's webhooks find their way back to the ledger.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from anymail.message import AnymailMessage
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from ..adapter import get_adapter
+from ..conf import petmail_settings
+from ..links import preferences_url, unsubscribe_url
+from .headers import unsubscribe_headers
+
+if TYPE_CHECKING:
+    from ..models import NewsletterSubscription
+
+
+def single_line(value: str) -> str:
+    """Collapse CR/LF and other whitespace runs: a subject can never inject a header."""
+    return " ".join((value or "").split())
+
+
+def build_marketing_message(
+    subscription: NewsletterSubscription,
+    *,
+    subject: str,
+    html: str,
+    text: str,
+    send_id: int | None = None,
+    from_email: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    connection: Any = None,
+) -> AnymailMessage:
+    """A ready-to-send message to one subscriber.
+
+    If the rendered body does not already show the unsubscribe link, the default footer
+    (``django_petmail/email/marketing_footer.{html,txt}``) is appended.
+    """
+    adapter = get_adapter()
+    unsub = unsubscribe_url(subscription, send_id)
+    if unsub not in html or unsub not in text:
+        footer_context = {
+            "unsubscribe_url": unsub,
+            "preferences_url": preferences_url(subscription, send_id),
+            "postal_address": petmail_settings.POSTAL_ADDRESS,
+        }
+        with translation.override(subscription.language or None):
+            if unsub not in html:
+                html = _append_html(
+                    html,
+                    render_to_string("django_petmail/email/marketing_footer.html", footer_context),
+                )
+            if unsub not in text:
+                text = (
+                    text.rstrip()
+                    + "\n\n"
+                    + render_to_string("django_petmail/email/marketing_footer.txt", footer_context)
+                )
+    message = AnymailMessage(
+        subject=single_line(subject),
+        body=text,
+        from_email=from_email or adapter.get_from_email(),
+        to=[subscription.email],
+        reply_to=adapter.get_reply_to(),
+        headers=unsubscribe_headers(subscription, send_id, url=unsub),
+        connection=connection,
+    )
+    message.attach_alternative(html, "text/html")
+    message.metadata = {**(metadata or {}), "subscription_id": subscription.pk}
+    if send_id is not None:
+        message.metadata["send_id"] = send_id
+    message.tags = list(tags or [])
+    return message
+
+
+def _append_html(html: str, footer: str) -> str:
+    lowered = html.lower()
+    index = lowered.rfind("</body>")
+    if index == -1:
+        return html + footer
+    return html[:index] + footer + html[index:]

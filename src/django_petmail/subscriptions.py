@@ -1,0 +1,368 @@
+"""The subscription lifecycle: subscribe → confirm → preferences → unsubscribe.
+
+Every change writes a row in the consent ledger in the same transaction, and every status
+move is a conditional update, so two clicks on the same link (or a link and an ESP report
+racing) change state once.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import signals
+from .adapter import get_adapter
+from .conf import petmail_settings
+from .models import (
+    ConsentEvent,
+    ConsentEventType,
+    EmailEvent,
+    EmailSend,
+    EnrollmentStatus,
+    EventType,
+    NewsletterSubscription,
+    SendStatus,
+    SequenceEnrollment,
+    SubscriptionStatus,
+    Suppression,
+    normalize_email,
+)
+from .ratelimit import hit
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Who asked, from where, through which form: stored with every ledger row."""
+
+    source: str = ""
+    form: str = ""
+    ip: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def from_request(cls, request: HttpRequest | None, source: str = "", form: str = "") -> Consent:
+        if request is None:
+            return cls(source=source, form=form)
+        ip = request.META.get("REMOTE_ADDR") or None
+        return cls(
+            source=source,
+            form=form or str(petmail_settings.CONSENT_FORM_VERSION),
+            ip=ip,
+            user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:500],
+        )
+
+
+def record_consent(
+    subscription: NewsletterSubscription | None,
+    event: str,
+    consent: Consent,
+    details: dict[str, Any] | None = None,
+) -> ConsentEvent:
+    return ConsentEvent.objects.create(
+        subscription=subscription,
+        event=event,
+        source=consent.source[:100],
+        form=consent.form[:100],
+        ip_address=consent.ip,
+        user_agent=consent.user_agent[:500],
+        details=details or {},
+    )
+
+
+def clean_name(value: str) -> str:
+    """One line of printable text: header-safe wherever a name ends up."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value or "").split())
+
+
+class SubscribeOutcome(enum.Enum):
+    """What happened — for logs, tests and the API's staff view, never shown to the public
+    (every outcome gets the same public answer, so addresses cannot be enumerated)."""
+
+    CREATED = "created"
+    RESENT = "resent"
+    REOPENED = "reopened"
+    ALREADY_ACTIVE = "already_active"
+    REFUSED = "refused"
+    THROTTLED = "throttled"
+
+
+@dataclass(frozen=True)
+class SubscribeResult:
+    outcome: SubscribeOutcome
+    subscription: NewsletterSubscription | None
+
+
+def subscribe(
+    email: str,
+    *,
+    first_name: str = "",
+    topics: list[str] | None = None,
+    frequency: str | None = None,
+    language: str | None = None,
+    consent: Consent | None = None,
+    request: HttpRequest | None = None,
+) -> SubscribeResult:
+    """Start double opt-in for ``email``.
+
+    New and previously unsubscribed addresses become ``pending`` and get a confirmation
+    email; pending ones get it again (within the per-address rate); active ones are left
+    alone; bounced, complained and erased addresses are never reactivated.
+    """
+    email = normalize_email(email)
+    validate_email(email)
+    consent = consent or Consent()
+    first_name = clean_name(first_name)[:100]
+    if Suppression.is_suppressed(email):
+        return SubscribeResult(SubscribeOutcome.REFUSED, None)
+    if not hit("address", email, petmail_settings.SUBSCRIBE_RATE_LIMIT_PER_ADDRESS):
+        return SubscribeResult(SubscribeOutcome.THROTTLED, None)
+
+    prefs: dict[str, Any] = {
+        "frequency": frequency or "weekly",
+        "topics": list(topics) if topics is not None else list(petmail_settings.DEFAULT_TOPICS),
+        "language": language or str(petmail_settings.DEFAULT_LANGUAGE),
+    }
+    try:
+        with transaction.atomic():
+            result = _subscribe_locked(email, first_name, prefs, consent)
+    except IntegrityError:
+        # A concurrent request created the same address first; treat it as existing.
+        with transaction.atomic():
+            result = _subscribe_locked(email, first_name, prefs, consent)
+    if result.outcome in {
+        SubscribeOutcome.CREATED,
+        SubscribeOutcome.RESENT,
+        SubscribeOutcome.REOPENED,
+    }:
+        assert result.subscription is not None
+        sub = result.subscription
+        transaction.on_commit(lambda: _send_confirmation(sub, request))
+        if result.outcome is not SubscribeOutcome.RESENT:
+            signals.subscribed.send(NewsletterSubscription, subscription=sub, request=request)
+    return result
+
+
+def _subscribe_locked(
+    email: str, first_name: str, prefs: dict[str, Any], consent: Consent
+) -> SubscribeResult:
+    existing = NewsletterSubscription.objects.select_for_update().filter(email=email).first()
+    if existing is None:
+        sub = NewsletterSubscription(
+            email=email,
+            first_name=first_name,
+            status=SubscriptionStatus.PENDING,
+            source=consent.source[:100],
+            consent_form=consent.form[:100],
+            ip_address=consent.ip,
+            user_agent=consent.user_agent[:500],
+            **prefs,
+        )
+        sub.owner = _unclaimed_owner(email)
+        sub.save()
+        record_consent(sub, ConsentEventType.SUBSCRIBED, consent, {"preferences": prefs})
+        return SubscribeResult(SubscribeOutcome.CREATED, sub)
+    if existing.status == SubscriptionStatus.PENDING:
+        return SubscribeResult(SubscribeOutcome.RESENT, existing)
+    if existing.status == SubscriptionStatus.ACTIVE:
+        return SubscribeResult(SubscribeOutcome.ALREADY_ACTIVE, existing)
+    if existing.status == SubscriptionStatus.UNSUBSCRIBED:
+        existing.status = SubscriptionStatus.PENDING
+        existing.confirmed_at = None
+        existing.unsubscribed_at = None
+        existing.is_paused = False
+        existing.first_name = first_name or existing.first_name
+        existing.source = consent.source[:100]
+        existing.consent_form = consent.form[:100]
+        existing.ip_address = consent.ip
+        existing.user_agent = consent.user_agent[:500]
+        for key, value in prefs.items():
+            setattr(existing, key, value)
+        existing.save()
+        record_consent(
+            existing, ConsentEventType.SUBSCRIBED, consent, {"preferences": prefs, "again": True}
+        )
+        return SubscribeResult(SubscribeOutcome.REOPENED, existing)
+    return SubscribeResult(SubscribeOutcome.REFUSED, existing)  # bounced or complained
+
+
+def _unclaimed_owner(email: str) -> Any:
+    owner = get_adapter().get_owner_for_email(email)
+    if owner is None or NewsletterSubscription.objects.filter(owner=owner).exists():
+        return None
+    return owner
+
+
+def _send_confirmation(subscription: NewsletterSubscription, request: HttpRequest | None) -> None:
+    from .emails import send_confirmation_email
+
+    try:
+        send_confirmation_email(subscription, request=request)
+    except Exception:  # the subscriber can ask again; a mail outage must not become a 500
+        logger.exception(
+            "Could not send the confirmation email to subscription %s", subscription.pk
+        )
+
+
+class ConfirmOutcome(enum.Enum):
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    NOT_PENDING = "not_pending"
+
+
+def confirm(
+    subscription: NewsletterSubscription,
+    consent: Consent | None = None,
+    request: HttpRequest | None = None,
+) -> ConfirmOutcome:
+    """Activate a pending subscription once; replays are harmless."""
+    consent = consent or Consent()
+    now = timezone.now()
+    with transaction.atomic():
+        changed = NewsletterSubscription.objects.filter(
+            pk=subscription.pk, status=SubscriptionStatus.PENDING
+        ).update(
+            status=SubscriptionStatus.ACTIVE,
+            confirmed_at=now,
+            ip_address=consent.ip,
+            user_agent=consent.user_agent[:500],
+            updated_at=now,
+        )
+        subscription.refresh_from_db()
+        if not changed:
+            if subscription.status == SubscriptionStatus.ACTIVE:
+                return ConfirmOutcome.ALREADY_CONFIRMED
+            return ConfirmOutcome.NOT_PENDING
+        record_consent(subscription, ConsentEventType.CONFIRMED, consent)
+    signals.confirmed.send(NewsletterSubscription, subscription=subscription, request=request)
+    return ConfirmOutcome.CONFIRMED
+
+
+PREFERENCE_FIELDS = ("frequency", "topics", "language", "is_paused")
+
+
+def update_preferences(
+    subscription: NewsletterSubscription,
+    consent: Consent | None = None,
+    **values: Any,
+) -> dict[str, tuple[Any, Any]]:
+    """Change frequency, topics, language or pause; returns ``{field: (old, new)}``."""
+    unknown = set(values) - set(PREFERENCE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not preference fields: {sorted(unknown)}")
+    consent = consent or Consent()
+    with transaction.atomic():
+        locked = NewsletterSubscription.objects.select_for_update().get(pk=subscription.pk)
+        changes = {
+            name: (getattr(locked, name), value)
+            for name, value in values.items()
+            if getattr(locked, name) != value
+        }
+        if not changes:
+            return {}
+        for name, (_, new) in changes.items():
+            setattr(locked, name, new)
+        locked.save(update_fields=[*changes, "updated_at"])
+        record_consent(
+            locked,
+            ConsentEventType.PREFERENCES_CHANGED,
+            consent,
+            {name: {"old": old, "new": new} for name, (old, new) in changes.items()},
+        )
+    for name, (_, new) in changes.items():
+        setattr(subscription, name, new)
+    signals.preferences_changed.send(
+        NewsletterSubscription, subscription=subscription, changes=changes
+    )
+    return changes
+
+
+def unsubscribe(
+    subscription: NewsletterSubscription,
+    *,
+    source: str,
+    reason: str = "",
+    send_id: int | None = None,
+    consent: Consent | None = None,
+) -> bool:
+    """Stop all marketing mail to this subscription now. ``False`` if it had already left.
+
+    Attributes the unsubscribe to the send it came from (its status, an event, the
+    campaign's counter) and cancels active enrollments in marketing sequences.
+    """
+    consent = consent or Consent(source=source)
+    now = timezone.now()
+    reason = clean_name(reason)[:255]
+    with transaction.atomic():
+        changed = NewsletterSubscription.objects.filter(
+            pk=subscription.pk,
+            status__in=[SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE],
+        ).update(
+            status=SubscriptionStatus.UNSUBSCRIBED,
+            unsubscribed_at=now,
+            unsubscribe_reason=reason,
+            unsubscribe_source=source,
+            updated_at=now,
+        )
+        if not changed:
+            return False
+        subscription.refresh_from_db()
+        record_consent(
+            subscription,
+            ConsentEventType.UNSUBSCRIBED,
+            consent,
+            {"reason": reason, "send": send_id} if send_id else {"reason": reason},
+        )
+        _cancel_marketing_enrollments(subscription)
+        if send_id is not None:
+            _attribute_to_send(subscription, send_id, now)
+    signals.unsubscribed.send(
+        NewsletterSubscription, subscription=subscription, source=source, reason=reason
+    )
+    return True
+
+
+def _cancel_marketing_enrollments(subscription: NewsletterSubscription) -> int:
+    who = Q(subscription=subscription)
+    if subscription.owner_id:
+        who |= Q(owner_id=subscription.owner_id)
+    return SequenceEnrollment.objects.filter(
+        who,
+        sequence__is_marketing=True,
+        status__in=[EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED],
+    ).update(status=EnrollmentStatus.CANCELLED, cancelled_reason="unsubscribed")
+
+
+def _attribute_to_send(subscription: NewsletterSubscription, send_id: int, now: Any) -> None:
+    from .models import EmailCampaign
+
+    send = EmailSend.objects.filter(pk=send_id, subscription=subscription).first()
+    if send is None:
+        return
+    EmailSend.objects.filter(pk=send.pk).update(status=SendStatus.UNSUBSCRIBED, updated_at=now)
+    EmailEvent.objects.create(send=send, event_type=EventType.UNSUBSCRIBE, occurred_at=now)
+    if send.campaign_id:
+        EmailCampaign.objects.filter(pk=send.campaign_id).update(
+            unsubscribe_count=F("unsubscribe_count") + 1
+        )
+
+
+def validate_subscribe_email(value: str) -> str:
+    """Normalize and validate, raising ``ValidationError`` with a user-facing message."""
+    email = normalize_email(value)
+    if len(email) > 254:
+        raise ValidationError("Enter a valid email address.", code="invalid")
+    validate_email(email)
+    return email

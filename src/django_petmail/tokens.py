@@ -1,0 +1,116 @@
+"""Signed tokens for every link a subscriber follows — one salt per purpose.
+
+A token names a subscription (and, for links inside a message, the send it came from) and is
+bound to the subscription's address through a keyed digest, so a token outlives neither an
+erasure nor a change of address. Tokens of one purpose never validate for another: a confirm
+link cannot unsubscribe and an unsubscribe link cannot confirm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from .conf import petmail_settings
+from .exceptions import InvalidToken
+
+if TYPE_CHECKING:
+    from .models import NewsletterSubscription
+
+
+class Purpose:
+    CONFIRM = "confirm"
+    UNSUBSCRIBE = "unsubscribe"
+    PREFERENCES = "preferences"
+    ALL = (CONFIRM, UNSUBSCRIBE, PREFERENCES)
+
+
+class ExpiredToken(InvalidToken):
+    """Genuine but too old; ``subscription_id`` allows offering a fresh link."""
+
+    def __init__(self, message: str, subscription_id: int | None) -> None:
+        super().__init__(message)
+        self.subscription_id = subscription_id
+
+
+@dataclass(frozen=True)
+class TokenData:
+    subscription_id: int
+    address_digest: str
+    send_id: int | None = None
+
+
+def _salt(purpose: str) -> str:
+    if purpose not in Purpose.ALL:
+        raise ValueError(f"Unknown token purpose {purpose!r}.")
+    return f"django_petmail.tokens.{purpose}"
+
+
+def _max_age(purpose: str) -> int | None:
+    if purpose == Purpose.CONFIRM:
+        return int(petmail_settings.CONFIRMATION_MAX_AGE)
+    if purpose == Purpose.PREFERENCES:
+        return int(petmail_settings.PREFERENCES_MAX_AGE)
+    # Unsubscribe links must keep working for as long as the message sits in an inbox.
+    return None
+
+
+def address_digest(email: str) -> str:
+    return salted_hmac("django_petmail.tokens.address", email, algorithm="sha256").hexdigest()[:16]
+
+
+def make_token(
+    purpose: str, subscription: NewsletterSubscription, send_id: int | None = None
+) -> str:
+    payload: dict[str, Any] = {"s": subscription.pk, "a": address_digest(subscription.email)}
+    if send_id is not None:
+        payload["m"] = send_id
+    return signing.TimestampSigner(salt=_salt(purpose)).sign_object(payload)
+
+
+def read_token(purpose: str, token: str, *, allow_expired: bool = False) -> TokenData:
+    """Verify signature, purpose and age; raise :class:`InvalidToken` / :class:`ExpiredToken`.
+
+    ``allow_expired`` skips only the age check (to offer a fresh confirmation link).
+    """
+    signer = signing.TimestampSigner(salt=_salt(purpose))
+    if not isinstance(token, str) or len(token) > 500:
+        raise InvalidToken("This link is not valid.")
+    try:
+        payload = signer.unsign_object(token, max_age=None if allow_expired else _max_age(purpose))
+    except signing.SignatureExpired:
+        payload = signer.unsign_object(token)
+        raise ExpiredToken("This link has expired.", _subscription_id(payload)) from None
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise InvalidToken("This link is not valid.") from exc
+    subscription_id = _subscription_id(payload)
+    digest = payload.get("a") if isinstance(payload, dict) else None
+    send_id = payload.get("m") if isinstance(payload, dict) else None
+    if subscription_id is None or not isinstance(digest, str):
+        raise InvalidToken("This link is not valid.")
+    if send_id is not None and not isinstance(send_id, int):
+        raise InvalidToken("This link is not valid.")
+    return TokenData(subscription_id, digest, send_id)
+
+
+def _subscription_id(payload: Any) -> int | None:
+    value = payload.get("s") if isinstance(payload, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def resolve_token(
+    purpose: str, token: str, *, allow_expired: bool = False
+) -> tuple[NewsletterSubscription, TokenData]:
+    """The subscription a token names; ``InvalidToken`` if it is gone or its address changed."""
+    from .models import NewsletterSubscription
+
+    data = read_token(purpose, token, allow_expired=allow_expired)
+    subscription = NewsletterSubscription.objects.filter(pk=data.subscription_id).first()
+    if subscription is None or not constant_time_compare(
+        address_digest(subscription.email), data.address_digest
+    ):
+        raise InvalidToken("This link no longer refers to a subscription.")
+    return subscription, data

@@ -1,0 +1,15 @@
+"""Public pages: subscribe, confirm, preferences, unsubscribe (page and RFC 8058 one-click)."""
+
+from .confirm import confirm_view, resend_confirmation_view
+from .preferences import preferences_view
+from .subscribe import subscribe_done_view, subscribe_view
+from .unsubscribe import unsubscribe_view
+
+__all__ = [
+    "confirm_view",
+    "preferences_view",
+    "resend_confirmation_view",
+    "subscribe_done_view",
+    "subscribe_view",
+    "unsubscribe_view",
+]
