@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/petmail
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-sqlite test-postgres test-custom-owner lint typecheck docs tox \
+.PHONY: help demo test browser-deps test-sqlite test-postgres test-custom-owner lint typecheck docs tox \
         services clean messages
 
 help:
@@ -30,6 +30,14 @@ $(STAMPS)/dev: $(STAMPS)/venv pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@ $(STAMPS)/example
 
+# Browser tests drive Debian's Chromium through Playwright (no browser download).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
 ## demo: a fresh SQLite clinic, seeded, with every demo step's report
 demo: $(STAMPS)/example
 	rm -f example_project/db.sqlite3
@@ -37,19 +45,19 @@ demo: $(STAMPS)/example
 	cd example_project && ../$(PY) manage.py demo --owners $${OWNERS:-3000}
 
 ## test: lint, then the suite on SQLite, PostgreSQL and a custom owner model; coverage >= 95%
-test: $(STAMPS)/dev services lint
+test: $(STAMPS)/dev services browser-deps lint
 	rm -f .coverage .coverage.*
 	$(MAKE) --no-print-directory test-sqlite test-postgres test-custom-owner
 	$(BIN)/coverage report
 	$(MAKE) --no-print-directory typecheck docs
 
-test-sqlite: $(STAMPS)/dev
+test-sqlite: $(STAMPS)/dev browser-deps
 	$(PYTEST) --cov --cov-report= -q
 
-test-postgres: $(STAMPS)/dev services
+test-postgres: $(STAMPS)/dev services browser-deps
 	DATABASE_URL=$(PG_URL) $(PYTEST) --cov --cov-append --cov-report= -q
 
-test-custom-owner: $(STAMPS)/dev
+test-custom-owner: $(STAMPS)/dev browser-deps
 	PETMAIL_OWNER_MODEL=clinic.Owner $(PYTEST) --cov --cov-append --cov-report= -q
 
 services:

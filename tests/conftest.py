@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from tests.factories import OwnerFactory, SubscriptionFactory
 
@@ -11,3 +12,31 @@ def owner(db):
 @pytest.fixture
 def subscription(db):
     return SubscriptionFactory()
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit counters live in the cache; every test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def catch_signal():
+    """``calls = catch_signal(signal)``: the keyword arguments of every send, in order."""
+    connected = []
+
+    def catch(signal):
+        calls = []
+
+        def receiver(sender, **kwargs):
+            calls.append({"sender": sender, **kwargs})
+
+        signal.connect(receiver, weak=False)
+        connected.append((signal, receiver))
+        return calls
+
+    yield catch
+    for signal, receiver in connected:
+        signal.disconnect(receiver)

@@ -62,12 +62,15 @@ def test_seed_command_and_its_validation():
     assert get_owner_model()._default_manager.count() == 25
 
 
+@pytest.mark.django_db(transaction=True)
 def test_demo_command_prints_the_report():
     out = StringIO()
     call_command("demo", "--owners", "40", "--reset", stdout=out, stderr=StringIO())
     text = out.getvalue()
     assert "django-petmail demo report" in text
     assert "owners" in text and "40" in text
+    assert "one-click      HTTP 200  status=unsubscribed" in text
+    assert "consent ledger subscribed, confirmed, unsubscribed" in text
     with pytest.raises(CommandError, match="--owners"):
         call_command("demo", "--owners", "0", stdout=StringIO())
 

@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("anymail/", include("anymail.urls")),
+    path("petmail/api/", include("django_petmail.api.urls")),
     path("petmail/", include("django_petmail.urls")),
 ]

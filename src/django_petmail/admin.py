@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from .gdpr import erase_subscriber, export_subscriber
 from .models import (
     AutomatedSequence,
     ConsentEvent,
@@ -23,6 +30,7 @@ from .models import (
     SequenceStep,
     Suppression,
 )
+from .subscriptions import Consent, unsubscribe
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -72,6 +80,65 @@ class NewsletterSubscriptionAdmin(admin.ModelAdmin):
     )
     inlines = [ConsentEventInline]
     list_select_related = ("owner",)
+    actions = ["unsubscribe_selected", "export_selected", "erase_selected"]
+
+    @admin.action(description=_("Dar de baja las suscripciones seleccionadas"))
+    def unsubscribe_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        consent = Consent.from_request(request, source="admin")
+        count = sum(
+            unsubscribe(sub, source="admin", reason="admin", consent=consent) for sub in queryset
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d suscripción dada de baja.",
+                "%(count)d suscripciones dadas de baja.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Exportar datos (RGPD, JSON)"))
+    def export_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+        data = [export_subscriber(sub) for sub in queryset.order_by("pk")]
+        response = HttpResponse(
+            json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+            content_type="application/json; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="petmail-export.json"'
+        return response
+
+    @admin.action(description=_("Borrar datos personales (RGPD)"), permissions=["delete"])
+    def erase_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        if request.POST.get("post") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/django_petmail/erase_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("¿Borrar los datos personales?"),
+                    "queryset": queryset,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        consent = Consent.from_request(request, source="admin")
+        count = 0
+        for sub in queryset:
+            erase_subscriber(sub, consent)
+            count += 1
+        self.message_user(
+            request,
+            ngettext(
+                "Datos de %(count)d suscriptor borrados.",
+                "Datos de %(count)d suscriptores borrados.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+        return None
 
 
 @admin.register(ConsentEvent)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -45,8 +45,8 @@ class PreferencesFieldsMixin(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["topics"].choices = topic_choices()
-        self.fields["language"].choices = language_choices()
+        cast(forms.ChoiceField, self.fields["topics"]).choices = topic_choices()
+        cast(forms.ChoiceField, self.fields["language"]).choices = language_choices()
 
 
 class SubscribeForm(PreferencesFieldsMixin):
@@ -55,6 +55,7 @@ class SubscribeForm(PreferencesFieldsMixin):
         label=_("Nombre"), max_length=100, required=False, validators=[validate_single_line]
     )
     source = forms.ChoiceField(
+        label=_("Origen"),
         choices=SubscriptionSource.choices,
         required=False,
         widget=forms.HiddenInput,

@@ -7,12 +7,12 @@ racing) change state once.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -124,6 +124,8 @@ def subscribe(
     email = normalize_email(email)
     validate_email(email)
     consent = consent or Consent()
+    if not consent.form:
+        consent = dataclasses.replace(consent, form=str(petmail_settings.CONSENT_FORM_VERSION))
     first_name = clean_name(first_name)[:100]
     if Suppression.is_suppressed(email):
         return SubscribeResult(SubscribeOutcome.REFUSED, None)
@@ -253,6 +255,12 @@ def confirm(
 PREFERENCE_FIELDS = ("frequency", "topics", "language", "is_paused")
 
 
+def _differs(name: str, old: Any, new: Any) -> bool:
+    if name == "topics":  # a set: the order checkboxes arrive in is not a change
+        return set(old or []) != set(new or [])
+    return bool(old != new)
+
+
 def update_preferences(
     subscription: NewsletterSubscription,
     consent: Consent | None = None,
@@ -268,7 +276,7 @@ def update_preferences(
         changes = {
             name: (getattr(locked, name), value)
             for name, value in values.items()
-            if getattr(locked, name) != value
+            if _differs(name, getattr(locked, name), value)
         }
         if not changes:
             return {}
@@ -357,12 +365,3 @@ def _attribute_to_send(subscription: NewsletterSubscription, send_id: int, now: 
         EmailCampaign.objects.filter(pk=send.campaign_id).update(
             unsubscribe_count=F("unsubscribe_count") + 1
         )
-
-
-def validate_subscribe_email(value: str) -> str:
-    """Normalize and validate, raising ``ValidationError`` with a user-facing message."""
-    email = normalize_email(value)
-    if len(email) > 254:
-        raise ValidationError("Enter a valid email address.", code="invalid")
-    validate_email(email)
-    return email

@@ -49,6 +49,14 @@ def _salt(purpose: str) -> str:
     return f"django_petmail.tokens.{purpose}"
 
 
+def _signer(purpose: str) -> signing.Signer:
+    # Unsubscribe links never expire, so they carry no timestamp: the same (subscription,
+    # send) always gives the same URL, and a message's body and List-Unsubscribe header agree.
+    if purpose == Purpose.UNSUBSCRIBE:
+        return signing.Signer(salt=_salt(purpose))
+    return signing.TimestampSigner(salt=_salt(purpose))
+
+
 def _max_age(purpose: str) -> int | None:
     if purpose == Purpose.CONFIRM:
         return int(petmail_settings.CONFIRMATION_MAX_AGE)
@@ -68,7 +76,7 @@ def make_token(
     payload: dict[str, Any] = {"s": subscription.pk, "a": address_digest(subscription.email)}
     if send_id is not None:
         payload["m"] = send_id
-    return signing.TimestampSigner(salt=_salt(purpose)).sign_object(payload)
+    return _signer(purpose).sign_object(payload)
 
 
 def read_token(purpose: str, token: str, *, allow_expired: bool = False) -> TokenData:
@@ -76,12 +84,17 @@ def read_token(purpose: str, token: str, *, allow_expired: bool = False) -> Toke
 
     ``allow_expired`` skips only the age check (to offer a fresh confirmation link).
     """
-    signer = signing.TimestampSigner(salt=_salt(purpose))
+    signer = _signer(purpose)
     if not isinstance(token, str) or len(token) > 500:
         raise InvalidToken("This link is not valid.")
     try:
-        payload = signer.unsign_object(token, max_age=None if allow_expired else _max_age(purpose))
+        if isinstance(signer, signing.TimestampSigner):
+            max_age = None if allow_expired else _max_age(purpose)
+            payload = signer.unsign_object(token, max_age=max_age)
+        else:
+            payload = signer.unsign_object(token)
     except signing.SignatureExpired:
+        assert isinstance(signer, signing.TimestampSigner)
         payload = signer.unsign_object(token)
         raise ExpiredToken("This link has expired.", _subscription_id(payload)) from None
     except (signing.BadSignature, ValueError, TypeError) as exc:
@@ -91,7 +104,7 @@ def read_token(purpose: str, token: str, *, allow_expired: bool = False) -> Toke
     send_id = payload.get("m") if isinstance(payload, dict) else None
     if subscription_id is None or not isinstance(digest, str):
         raise InvalidToken("This link is not valid.")
-    if send_id is not None and not isinstance(send_id, int):
+    if send_id is not None and (not isinstance(send_id, int) or isinstance(send_id, bool)):
         raise InvalidToken("This link is not valid.")
     return TokenData(subscription_id, digest, send_id)
 

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..gdpr import erase_subscriber, export_subscriber
+from ..models import NewsletterSubscription, UnsubscribeSource
+from ..subscriptions import Consent, subscribe, unsubscribe
+from ..views.common import ip_allowed
+from .serializers import SubscribeSerializer, SubscriptionSerializer, UnsubscribeSerializer
+
+ACCEPTED = {
+    "detail": "If this address can receive our newsletter, a confirmation link is on its way."
+}
+
+
+class SubscribeView(APIView):
+    """Public double opt-in sign-up: one answer (202) whatever the address's state."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list[Any] = []  # public endpoint: no session, so no CSRF
+
+    def post(self, request: Request) -> Response:
+        if not ip_allowed(request._request):
+            return Response(
+                {"detail": "Too many requests; try again later."},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+        serializer = SubscribeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        subscribe(
+            data["email"],
+            first_name=data["first_name"],
+            topics=data["topics"],
+            frequency=data.get("frequency"),
+            language=data.get("language"),
+            consent=Consent.from_request(request._request, source=data["source"], form="api"),
+            request=request._request,
+        )
+        return Response(ACCEPTED, status=status.HTTP_202_ACCEPTED)
+
+
+class SubscriptionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Staff view of subscriptions, with unsubscribe and the GDPR export and erase."""
+
+    serializer_class = SubscriptionSerializer
+    permission_classes = [permissions.IsAdminUser]
+
+    def get_queryset(self) -> Any:
+        queryset = NewsletterSubscription.objects.order_by("-subscribed_at", "-pk")
+        status_filter = self.request.query_params.get("status")
+        if status_filter:
+            queryset = queryset.filter(status=status_filter)
+        email = self.request.query_params.get("email")
+        if email:
+            queryset = queryset.filter(email__iexact=email.strip())
+        return queryset
+
+    @action(detail=True, methods=["post"])
+    def unsubscribe(self, request: Request, pk: Any = None) -> Response:
+        subscription = self.get_object()
+        serializer = UnsubscribeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changed = unsubscribe(
+            subscription,
+            source=UnsubscribeSource.API,
+            reason=serializer.validated_data["reason"],
+            consent=Consent.from_request(request._request, source=UnsubscribeSource.API),
+        )
+        subscription.refresh_from_db()
+        return Response({"changed": changed, **SubscriptionSerializer(subscription).data})
+
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, pk: Any = None) -> Response:
+        return Response(export_subscriber(self.get_object()))
+
+    @action(detail=True, methods=["post"])
+    def erase(self, request: Request, pk: Any = None) -> Response:
+        digest = erase_subscriber(
+            self.get_object(), Consent.from_request(request._request, source="api")
+        )
+        return Response({"erased": True, "email_hash": digest})
