@@ -52,7 +52,7 @@ def test_subscriber_journey(live_server, browser_page, settings):
     with override_settings(PETMAIL=petmail):
         page.goto(f"{live_server.url}/petmail/subscribe/")
         assert page.locator("h1").inner_text() == "Suscríbete a nuestras noticias"
-        page.get_by_label("Email").fill("Nala@Example.com")
+        page.get_by_label("Correo electrónico").fill("Nala@Example.com")
         page.get_by_label("Nombre").fill("Nala")
         page.get_by_label("Frecuencia").select_option("monthly")
         page.get_by_label("Consejos para tu mascota").check()

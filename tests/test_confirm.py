@@ -6,6 +6,7 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.test import override_settings
 from django.utils import translation
 
 from django_petmail import signals
@@ -313,3 +314,12 @@ def test_resend_with_another_purpose_token_is_a_400(client):
 
 def test_resend_accepts_post_only(client):
     assert client.get(RESEND).status_code == 405
+
+
+def test_resend_is_rate_limited_per_ip(client, settings):
+    sub = SubscriptionFactory(status="pending")
+    token = make_token(Purpose.CONFIRM, sub)
+    limited = {**settings.PETMAIL, "SUBSCRIBE_RATE_LIMIT_PER_IP": "1/h"}
+    with override_settings(PETMAIL=limited):
+        assert client.post("/petmail/confirm/resend/", {"token": token}).status_code == 303
+        assert client.post("/petmail/confirm/resend/", {"token": token}).status_code == 429

@@ -29,6 +29,7 @@ def history():
     consent = Consent(source="website", form="v1", ip="203.0.113.7", user_agent="Firefox")
     record_consent(sub, "subscribed", consent)
     record_consent(sub, "confirmed", consent)
+    record_consent(sub, "unsubscribed", consent, {"reason": "Soy Marta, de la calle Mayor 3"})
     send = SendFactory(subscription=sub, owner=owner, status="opened")
     EventFactory(send=send, event_type="open", ip_address="203.0.113.7", user_agent="Firefox")
     return sub, send
@@ -39,7 +40,11 @@ def test_export_contains_subscription_consent_sends_and_events(history):
     data = export_subscriber(sub)
     json.dumps(data)  # JSON-ready
     assert data["subscription"]["email"] == "marta@example.com"
-    assert [e["event"] for e in data["consent_history"]] == ["subscribed", "confirmed"]
+    assert [e["event"] for e in data["consent_history"]] == [
+        "subscribed",
+        "confirmed",
+        "unsubscribed",
+    ]
     assert data["consent_history"][0]["ip_address"] == "203.0.113.7"
     assert [s["id"] for s in data["sends"]] == [send.pk]
     assert data["sends"][0]["campaign"] == send.campaign.name
@@ -67,8 +72,9 @@ def test_erase_anonymizes_and_keeps_a_suppression_hash(history, django_capture_o
     event = EmailEvent.objects.get()
     assert event.ip_address is None and event.user_agent == ""
     ledger = list(ConsentEvent.objects.order_by("pk"))
-    assert [e.event for e in ledger] == ["subscribed", "confirmed", "erased"]
+    assert [e.event for e in ledger] == ["subscribed", "confirmed", "unsubscribed", "erased"]
     assert all(e.ip_address is None and e.user_agent == "" for e in ledger)
+    assert all(e.details == {} for e in ledger[:-1])  # free text (reasons) is personal data
     assert ledger[-1].details == {"email_hash": digest}
     assert Suppression.is_suppressed("MARTA@example.com")
     # never mailed again: a new subscription attempt is refused and sends nothing
@@ -91,7 +97,7 @@ def test_erase_is_all_or_nothing(history, monkeypatch):
     assert not Suppression.objects.exists()
     send.refresh_from_db()
     assert send.email_address == "marta@example.com"
-    assert ConsentEvent.objects.filter(ip_address="203.0.113.7").count() == 2
+    assert ConsentEvent.objects.filter(ip_address="203.0.113.7").count() == 3
 
 
 def test_command_export_to_stdout_and_file(history, tmp_path):

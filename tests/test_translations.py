@@ -7,26 +7,31 @@ import django_petmail
 LOCALE = Path(django_petmail.__file__).parent / "locale"
 
 
-def _entries(po: Path) -> list[tuple[str, str]]:
-    entries, msgid, msgstr, field = [], None, None, None
+def _entries(po: Path) -> list[tuple[str, list[str]]]:
+    """``(msgid, [msgstr, …])`` per entry; plural entries have one msgstr per form."""
+    entries: list[tuple[str, list[str]]] = []
+    msgid, forms, field = None, [], None
     for line in po.read_text(encoding="utf-8").splitlines():
         if line.startswith("msgid "):
             if msgid is not None:
-                entries.append((msgid, msgstr))
-            msgid, msgstr, field = line[7:-1], "", "id"
-        elif line.startswith("msgstr "):
-            msgstr, field = line[8:-1], "str"
+                entries.append((msgid, forms))
+            msgid, forms, field = line[7:-1], [], "id"
+        elif line.startswith("msgid_plural "):
+            field = "plural"
+        elif line.startswith("msgstr"):
+            forms.append(line.split(" ", 1)[1][1:-1])
+            field = "str"
         elif line.startswith('"') and field == "id":
             msgid += line[1:-1]
         elif line.startswith('"') and field == "str":
-            msgstr += line[1:-1]
+            forms[-1] += line[1:-1]
     if msgid is not None:
-        entries.append((msgid, msgstr))
-    return [(i, s) for i, s in entries if i]
+        entries.append((msgid, forms))
+    return [(i, f) for i, f in entries if i]
 
 
 def test_english_catalog_is_complete():
-    missing = [i for i, s in _entries(LOCALE / "en/LC_MESSAGES/django.po") if not s]
+    missing = [i for i, f in _entries(LOCALE / "en/LC_MESSAGES/django.po") if not all(f)]
     assert missing == []
 
 

@@ -124,7 +124,7 @@ def erase_subscriber(subscription: NewsletterSubscription, consent: Consent | No
         # The ledger is append-only for everyone but erasure, which must remove what
         # identifies the person while keeping the fact that consent was given and withdrawn.
         ConsentEvent.objects.filter(subscription=subscription).update(
-            ip_address=None, user_agent=""
+            ip_address=None, user_agent="", details={}
         )
         record_consent(
             subscription,

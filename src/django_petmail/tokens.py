@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -57,17 +58,24 @@ def _signer(purpose: str) -> signing.Signer:
     return signing.TimestampSigner(salt=_salt(purpose))
 
 
-def _max_age(purpose: str) -> int | None:
+def _max_age(purpose: str) -> int:
+    """Age limit of the timestamped purposes (unsubscribe links carry no timestamp)."""
     if purpose == Purpose.CONFIRM:
         return int(petmail_settings.CONFIRMATION_MAX_AGE)
-    if purpose == Purpose.PREFERENCES:
-        return int(petmail_settings.PREFERENCES_MAX_AGE)
-    # Unsubscribe links must keep working for as long as the message sits in an inbox.
-    return None
+    return int(petmail_settings.PREFERENCES_MAX_AGE)
 
 
-def address_digest(email: str) -> str:
-    return salted_hmac("django_petmail.tokens.address", email, algorithm="sha256").hexdigest()[:16]
+def address_digest(email: str, secret: str | None = None) -> str:
+    return salted_hmac(
+        "django_petmail.tokens.address", email, secret=secret, algorithm="sha256"
+    ).hexdigest()[:16]
+
+
+def _digest_matches(email: str, digest: str) -> bool:
+    # Like the signature itself, accept digests made with a rotated-out key
+    # (SECRET_KEY_FALLBACKS), so rotating the key does not break links already sent.
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return any(constant_time_compare(address_digest(email, s), digest) for s in secrets)
 
 
 def make_token(
@@ -122,8 +130,6 @@ def resolve_token(
 
     data = read_token(purpose, token, allow_expired=allow_expired)
     subscription = NewsletterSubscription.objects.filter(pk=data.subscription_id).first()
-    if subscription is None or not constant_time_compare(
-        address_digest(subscription.email), data.address_digest
-    ):
+    if subscription is None or not _digest_matches(subscription.email, data.address_digest):
         raise InvalidToken("This link no longer refers to a subscription.")
     return subscription, data

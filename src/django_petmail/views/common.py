@@ -29,13 +29,20 @@ def page(
     status: int = 200,
     subscription: NewsletterSubscription | None = None,
 ) -> HttpResponse:
-    """Render a public page, in the subscriber's language when we know the subscriber."""
+    """Render a public page, in the subscriber's language when we know the subscriber.
+
+    Pages reached through a signed link (those that know the subscriber) send no Referer, so
+    the token in their URL never leaks to another site. The subscribe page keeps a same-origin
+    referrer: with ``no-referrer`` browsers send ``Origin: null`` and CSRF rightly refuses.
+    """
     language = subscription.language if subscription is not None else None
     with translation.override(language or translation.get_language()):
         response = render(request, f"django_petmail/{template}", context or {}, status=status)
         response["Content-Language"] = translation.get_language()
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the URL carries a token
+    match = request.resolver_match
+    token_page = bool(match and "token" in match.kwargs)
+    response["Referrer-Policy"] = "no-referrer" if token_page else "same-origin"
     return response
 
 
