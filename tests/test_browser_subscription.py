@@ -8,6 +8,7 @@ import shutil
 import pytest
 from django.core import mail
 from django.core.cache import cache
+from django.db import connections
 from django.test import override_settings
 
 from django_petmail.models import NewsletterSubscription
@@ -40,7 +41,11 @@ def browser_page():
             )
             context = browser.new_context(locale="es-ES")
             yield context.new_page()
+            context.close()
             browser.close()
+            # ORM calls made while Playwright's loop ran may have opened their own
+            # connection (Django's connection handler is context-local); close it.
+            connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
