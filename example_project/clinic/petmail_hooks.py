@@ -6,12 +6,13 @@ Discovered automatically (django-petmail imports every installed app's ``petmail
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from django_petmail.segments.expressions import compare
 from django_petmail.segments.fields import FieldType, register_segment_field
+from django_petmail.segments.values import parse_duration_days
 from django_petmail.sequences.registry import register_skip_condition, register_trigger
 
 from .models import (
@@ -110,6 +111,82 @@ register_segment_field(
     type=FieldType.BOOLEAN,
     label="Tiene cita próxima",
     lookup=_has_upcoming_appointment,
+    ops=("eq", "ne"),
+)
+
+
+def _orders_count(op: str, value: Any) -> Q:
+    count = Coalesce(
+        Subquery(
+            Order.objects.filter(owner=OuterRef("owner"), status=OrderStatus.COMPLETED)
+            .order_by()
+            .values("owner")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        Value(0),
+    )
+    return compare(count, op, value)
+
+
+register_segment_field(
+    "orders_count",
+    type=FieldType.NUMBER,
+    label="Número de pedidos completados",
+    lookup=_orders_count,
+    ops=("eq", "ne", "gt", "gte", "lt", "lte", "between"),
+)
+
+register_segment_field(
+    "pets",
+    type=FieldType.BOOLEAN,
+    label="Tiene mascotas registradas",
+    path="owner__pets",
+    to_many=True,
+    ops=("exists",),
+)
+
+
+def _vaccination_due(op: str, days: int) -> Q:
+    today = timezone.localdate()
+    due = Vaccination.objects.filter(
+        pet__owner=OuterRef("owner"),
+        administered_at__isnull=True,
+        due_date__gte=today,
+        due_date__lte=today + timedelta(days=days),
+    )
+    return Q(Exists(due))
+
+
+register_segment_field(
+    "vaccination_due",
+    type=FieldType.DURATION,
+    label="Vacuna pendiente en los próximos",
+    ops=("within",),
+    lookup=_vaccination_due,
+    value_parser=lambda op, raw: parse_duration_days(raw),
+)
+
+#: A cart untouched this long without checkout is abandoned.
+ABANDONED_AFTER = timedelta(hours=4)
+
+
+def _abandoned_cart(op: str, value: bool) -> Q:
+    carts = Cart.objects.filter(
+        owner=OuterRef("owner"),
+        checked_out_at__isnull=True,
+        item_count__gt=0,
+        updated__lte=timezone.now() - ABANDONED_AFTER,
+    )
+    wanted = value if op == "eq" else not value
+    return Q(Exists(carts)) if wanted else ~Q(Exists(carts))
+
+
+register_segment_field(
+    "abandoned_cart",
+    type=FieldType.BOOLEAN,
+    label="Tiene un carrito abandonado",
+    lookup=_abandoned_cart,
     ops=("eq", "ne"),
 )
 

@@ -26,6 +26,7 @@ from django_petmail.models import (
     NewsletterSubscription,
     SubscriptionSource,
     SubscriptionStatus,
+    email_hash,
 )
 
 from .models import (
@@ -399,6 +400,7 @@ def _subscriptions(
             NewsletterSubscription(
                 owner_id=owner.pk,
                 email=owner.email,
+                email_hash=email_hash(owner.email),
                 first_name=owner.first_name,
                 status=status,
                 frequency=rng.choices(

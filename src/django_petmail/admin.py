@@ -181,7 +181,57 @@ class CustomerSegmentAdmin(admin.ModelAdmin):
     list_filter = ("is_dynamic", "is_active")
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("member_count", "last_calculated", "snapshot_at")
+    readonly_fields = ("member_count", "last_calculated", "snapshot_at", "preview")
+    actions = ["refresh_selected", "snapshot_selected"]
+
+    @admin.display(description=_("Vista previa"))
+    def preview(self, obj: CustomerSegment) -> str:
+        from django.utils.html import format_html, format_html_join
+
+        from .exceptions import RuleValidationError
+        from .segments.service import preview, segment_members
+
+        if obj.pk is None:
+            return "—"
+        try:
+            if not obj.is_dynamic and obj.snapshot_at is not None:
+                members = segment_members(obj)
+                count = members.count()
+                sample = [dict(row) for row in members.order_by("pk").values("email")[:10]]
+            else:
+                result = preview(obj.rules)
+                count, sample = result.count, result.sample
+        except RuleValidationError as exc:
+            return format_html("<strong>{}</strong>", str(exc))
+        emails = format_html_join(", ", "{}", ((row["email"],) for row in sample))
+        return format_html("{} — {}", count, emails)
+
+    @admin.action(description=_("Recalcular el número de miembros"))
+    def refresh_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        from .segments.service import refresh_counts
+
+        counts = refresh_counts(queryset)
+        invalid = [pk for pk, count in counts.items() if count is None]
+        self.message_user(request, _("Segmentos recalculados: %(n)d.") % {"n": len(counts)})
+        if invalid:
+            self.message_user(
+                request,
+                _("Reglas no válidas en los segmentos %(ids)s.") % {"ids": invalid},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Congelar miembros (segmento estático)"))
+    def snapshot_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        from .exceptions import RuleValidationError
+        from .segments.service import snapshot
+
+        for segment in queryset:
+            try:
+                count = snapshot(segment)
+            except RuleValidationError as exc:
+                self.message_user(request, f"{segment}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{segment}: {count}")
 
 
 @admin.register(SegmentMembership)

@@ -1,14 +1,18 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from .segments import SegmentFieldsView, SegmentPreviewView, SegmentViewSet
 from .views import SubscribeView, SubscriptionViewSet
 
 app_name = "petmail-api"
 
 router = DefaultRouter()
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+router.register("segments", SegmentViewSet, basename="segment")
 
 urlpatterns = [
     path("subscribe/", SubscribeView.as_view(), name="subscribe"),
+    path("segments/preview/", SegmentPreviewView.as_view(), name="segment-preview"),
+    path("segments/fields/", SegmentFieldsView.as_view(), name="segment-fields"),
     path("", include(router.urls)),
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from .subscriptions import NewsletterSubscription
@@ -37,6 +39,24 @@ class CustomerSegment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Reject rules that do not validate, listing each problem with its JSON path."""
+        from ..exceptions import RuleValidationError
+        from ..segments.service import rules_q
+
+        try:
+            rules_q(self.rules)
+        except RuleValidationError as exc:
+            raise ValidationError(
+                {"rules": [f"{path}: {message}" for path, message in exc.errors]}
+            ) from exc
+
+    def get_members(self) -> QuerySet[NewsletterSubscription]:
+        """Current eligible members (the design's entry point)."""
+        from ..segments.service import segment_members
+
+        return segment_members(self)
 
 
 class SegmentMembership(models.Model):

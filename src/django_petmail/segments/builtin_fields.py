@@ -1,4 +1,4 @@
-"""Segment fields every installation has: the subscription's own columns.
+"""Segment fields every installation has: the subscription's own columns and engagement.
 
 Registered when the app is ready, before host ``petmail_hooks`` modules, so a host may
 ``replace=True`` any of them.
@@ -6,10 +6,62 @@ Registered when the app is ready, before host ``petmail_hooks`` modules, so a ho
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Frequency, SubscriptionSource, SubscriptionStatus
+from ..models import (
+    EmailSend,
+    EnrollmentStatus,
+    Frequency,
+    SendStatus,
+    SequenceEnrollment,
+    SubscriptionSource,
+    SubscriptionStatus,
+)
 from .fields import FieldType, register_segment_field, segment_fields
+from .values import ValueProblem, parse_duration_days
+
+RECEIVED = (SendStatus.SENT, SendStatus.DELIVERED, SendStatus.OPENED, SendStatus.CLICKED)
+
+
+def _engagement(op: str, days: int) -> Q:
+    since = timezone.now() - timedelta(days=days)
+    column = "opened_at" if op == "opened_in_last" else "clicked_at"
+    sends = EmailSend.objects.filter(subscription=OuterRef("pk"), **{f"{column}__gte": since})
+    return Q(Exists(sends))
+
+
+def _engagement_value(op: str, raw: Any) -> int:
+    return parse_duration_days(raw)
+
+
+def _positive_id(op: str, raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ValueProblem(f"expected the id of a record (a positive integer), got {raw!r}")
+    return raw
+
+
+def _received_campaign(op: str, campaign_id: int) -> Q:
+    sends = EmailSend.objects.filter(
+        subscription=OuterRef("pk"), campaign_id=campaign_id, status__in=RECEIVED
+    )
+    return Q(Exists(sends)) if op == "eq" else ~Q(Exists(sends))
+
+
+def _in_sequence(op: str, sequence_id: int) -> Q:
+    live = [EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED]
+    by_subscription = SequenceEnrollment.objects.filter(
+        subscription=OuterRef("pk"), sequence_id=sequence_id, status__in=live
+    )
+    by_owner = SequenceEnrollment.objects.filter(
+        owner=OuterRef("owner"), sequence_id=sequence_id, status__in=live
+    )
+    q = Q(Exists(by_subscription)) | Q(Exists(by_owner))
+    return q if op == "eq" else ~q
 
 
 def register_builtin_fields() -> None:
@@ -28,5 +80,31 @@ def register_builtin_fields() -> None:
     register_segment_field(
         "frequency", type=FieldType.CHOICE, label=_("Frecuencia"), choices=Frequency.choices
     )
+    register_segment_field("email", type=FieldType.STRING, label=_("Email"))
+    register_segment_field("first_name", type=FieldType.STRING, label=_("Nombre"))
     register_segment_field("subscribed_at", type=FieldType.DATETIME, label=_("Suscrito el"))
     register_segment_field("confirmed_at", type=FieldType.DATETIME, label=_("Confirmado el"))
+    register_segment_field(
+        "email_engagement",
+        type=FieldType.DURATION,
+        label=_("Interacción con emails"),
+        ops=("opened_in_last", "clicked_in_last"),
+        lookup=_engagement,
+        value_parser=_engagement_value,
+    )
+    register_segment_field(
+        "received_campaign",
+        type=FieldType.NUMBER,
+        label=_("Recibió la campaña"),
+        ops=("eq", "ne"),
+        lookup=_received_campaign,
+        value_parser=_positive_id,
+    )
+    register_segment_field(
+        "in_sequence",
+        type=FieldType.NUMBER,
+        label=_("Está en la secuencia"),
+        ops=("eq", "ne"),
+        lookup=_in_sequence,
+        value_parser=_positive_id,
+    )

@@ -27,8 +27,10 @@ class FieldType:
     BOOLEAN = "boolean"
     CHOICE = "choice"
     LIST = "list"
+    #: A length of time such as ``"30d"``; used by engagement fields ("opened in the last").
+    DURATION = "duration"
 
-    ALL = (STRING, NUMBER, DECIMAL, DATE, DATETIME, BOOLEAN, CHOICE, LIST)
+    ALL = (STRING, NUMBER, DECIMAL, DATE, DATETIME, BOOLEAN, CHOICE, LIST, DURATION)
 
 
 _ORDERED = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "is_null")
@@ -52,12 +54,16 @@ DEFAULT_OPS: dict[str, tuple[str, ...]] = {
     FieldType.BOOLEAN: ("eq", "ne", "is_null"),
     FieldType.CHOICE: ("eq", "ne", "in", "not_in", "is_null"),
     FieldType.LIST: ("contains", "is_null"),
+    FieldType.DURATION: ("lte", "gte"),
 }
 
 ALL_OPS: frozenset[str] = frozenset({op for ops in DEFAULT_OPS.values() for op in ops} | {"exists"})
 
 #: ``lookup(op, value) -> Q`` for fields that are not a plain ORM path.
 Lookup = Callable[[str, Any], Q]
+#: ``parser(op, raw) -> value`` for fields whose values need their own checks; raises
+#: ``django_petmail.segments.values.ValueProblem`` with a message for the author.
+ValueParser = Callable[[str, Any], Any]
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class SegmentField:
     lookup: Lookup | None = None
     choices: tuple[tuple[Any, str | Promise], ...] = ()
     to_many: bool = False
+    value_parser: ValueParser | None = None
 
 
 def _validate(entry: Entry[SegmentField]) -> Entry[SegmentField]:
@@ -84,8 +91,15 @@ def _validate(entry: Entry[SegmentField]) -> Entry[SegmentField]:
             f"use one of {', '.join(FieldType.ALL)}."
         )
     unknown = set(field.ops) - ALL_OPS
-    if unknown:
-        raise ValueError(f"segment field {entry.name!r}: unknown operators {sorted(unknown)}.")
+    if unknown and field.lookup is None:
+        raise ValueError(
+            f"segment field {entry.name!r}: unknown operators {sorted(unknown)}; custom "
+            "operators need a lookup callable."
+        )
+    if not field.ops:
+        raise ValueError(f"segment field {entry.name!r} allows no operators.")
+    if field.value_parser is not None and not callable(field.value_parser):
+        raise TypeError(f"segment field {entry.name!r}: value_parser must be callable.")
     if field.path is None and field.lookup is None:
         raise ValueError(f"segment field {entry.name!r} needs a path or a lookup callable.")
     if field.lookup is not None and not callable(field.lookup):
@@ -106,6 +120,7 @@ def register_segment_field(
     lookup: Lookup | None = None,
     choices: Sequence[tuple[Any, str | Promise]] | None = None,
     to_many: bool = False,
+    value_parser: ValueParser | None = None,
     replace: bool = False,
 ) -> SegmentField:
     """Declare a field segment rules may use.
@@ -123,6 +138,7 @@ def register_segment_field(
         lookup=lookup,
         choices=tuple(choices or ()),
         to_many=to_many,
+        value_parser=value_parser,
     )
     segment_fields.register(name, field, replace=replace)
     return field

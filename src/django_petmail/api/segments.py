@@ -1,0 +1,149 @@
+"""Segment API: CRUD with validated rules, preview (count, sample, SQL), refresh, snapshot,
+and the field catalogue rule editors are built from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..exceptions import RuleValidationError
+from ..models import CustomerSegment
+from ..segments.fields import segment_fields
+from ..segments.service import preview, refresh_count, rules_q, segment_members, snapshot
+
+
+def _errors(exc: RuleValidationError) -> Response:
+    return Response({"errors": exc.as_list()}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomerSegment
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "rules",
+            "is_dynamic",
+            "is_active",
+            "member_count",
+            "last_calculated",
+            "snapshot_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "member_count",
+            "last_calculated",
+            "snapshot_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def validate_rules(self, value: Any) -> Any:
+        try:
+            rules_q(value)
+        except RuleValidationError as exc:
+            raise serializers.ValidationError(
+                [f"{path}: {message}" for path, message in exc.errors]
+            ) from exc
+        return value
+
+
+class PreviewSerializer(serializers.Serializer):
+    rules = serializers.JSONField()
+    sample_size = serializers.IntegerField(min_value=0, max_value=100, default=10)
+
+
+def _preview_payload(rules: Any, sample_size: int) -> dict[str, Any]:
+    result = preview(rules, sample_size)
+    return {"count": result.count, "sample": result.sample, "sql": result.sql}
+
+
+class SegmentPreviewView(APIView):
+    """``POST {"rules": …}`` → count, a sample of members and the SQL (staff only)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    def post(self, request: Request) -> Response:
+        serializer = PreviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            return Response(
+                _preview_payload(
+                    serializer.validated_data["rules"], serializer.validated_data["sample_size"]
+                )
+            )
+        except RuleValidationError as exc:
+            return _errors(exc)
+
+
+class SegmentFieldsView(APIView):
+    """The registered fields: name, label, type, operators and choices."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            [
+                {
+                    "name": entry.name,
+                    "label": str(entry.obj.label),
+                    "type": entry.obj.type,
+                    "ops": list(entry.obj.ops),
+                    "choices": [[value, str(label)] for value, label in entry.obj.choices],
+                }
+                for entry in segment_fields
+            ]
+        )
+
+
+class SegmentViewSet(viewsets.ModelViewSet):
+    serializer_class = SegmentSerializer
+    permission_classes = [permissions.IsAdminUser]
+    queryset = CustomerSegment.objects.order_by("name", "pk")
+
+    @action(detail=True, methods=["get"])
+    def preview(self, request: Request, pk: Any = None) -> Response:
+        segment = self.get_object()
+        try:
+            if not segment.is_dynamic and segment.snapshot_at is not None:
+                members = segment_members(segment)
+                return Response(
+                    {
+                        "count": members.count(),
+                        "sample": list(
+                            members.order_by("pk").values("id", "email", "first_name", "language")[
+                                :10
+                            ]
+                        ),
+                        "sql": str(members.values("pk").query),
+                    }
+                )
+            return Response(_preview_payload(segment.rules, 10))
+        except RuleValidationError as exc:
+            return _errors(exc)
+
+    @action(detail=True, methods=["post"])
+    def refresh(self, request: Request, pk: Any = None) -> Response:
+        segment = self.get_object()
+        try:
+            refresh_count(segment)
+        except RuleValidationError as exc:
+            return _errors(exc)
+        return Response(SegmentSerializer(segment).data)
+
+    @action(detail=True, methods=["post"])
+    def snapshot(self, request: Request, pk: Any = None) -> Response:
+        segment = self.get_object()
+        try:
+            snapshot(segment)
+        except RuleValidationError as exc:
+            return _errors(exc)
+        return Response(SegmentSerializer(segment).data)
