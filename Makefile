@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/petmail
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test browser-deps test-sqlite test-postgres test-custom-owner lint typecheck docs tox \
+.PHONY: help demo test bench browser-deps test-sqlite test-postgres test-custom-owner lint typecheck docs tox \
         services clean messages
 
 help:
@@ -65,7 +65,7 @@ services:
 
 lint: $(STAMPS)/dev
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check src tests example_project
+	$(BIN)/ruff format --check src tests example_project bench
 
 typecheck: $(STAMPS)/dev
 	$(BIN)/mypy
@@ -82,3 +82,7 @@ messages: $(STAMPS)/dev
 
 clean:
 	rm -rf $(VENV) .tox .coverage .coverage.* .site example_project/db.sqlite3
+
+## bench: scenarios beside their floor and peers on PostgreSQL (not part of `make test`)
+bench: $(STAMPS)/dev services
+	$(PY) bench/run.py $(BENCH_ARGS)

@@ -54,6 +54,15 @@ register_segment_field(
 
 
 def _last_visit(op: str, value: Any) -> Q:
+    if op in ("gte", "gt"):
+        # "the latest visit is on/after X" is "some visit is on/after X": an EXISTS the
+        # database answers from the (owner, status, start) index without sorting.
+        visits = Appointment.objects.filter(
+            owner=OuterRef("owner"),
+            status=AppointmentStatus.COMPLETED,
+            **{f"start__date__{op}": value},
+        )
+        return Q(Exists(visits))
     last = Subquery(
         Appointment.objects.filter(owner=OuterRef("owner"), status=AppointmentStatus.COMPLETED)
         .order_by("-start")

@@ -40,7 +40,7 @@ def _engagement_value(op: str, raw: Any) -> int:
 
 
 def _positive_id(op: str, raw: Any) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw < 2**63:
         raise ValueProblem(f"expected the id of a record (a positive integer), got {raw!r}")
     return raw
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Expression, Q
+from django.db.models import BooleanField, Expression, Q, Value
 from django.db.models import lookups as L
+from django.db.models.functions import Coalesce
 
 _LOOKUPS: dict[str, type[L.Lookup]] = {
     "eq": L.Exact,
@@ -35,16 +36,19 @@ def compare(expression: Expression, op: str, value: Any) -> Q:
         return ~compare(expression, "eq", value)
     if op == "not_in":
         return ~compare(expression, "in", value)
-    not_null = Q(L.IsNull(expression, False))
     if op == "between":
         low, high = value
-        return (
-            Q(L.GreaterThanOrEqual(expression, low))
-            & Q(L.LessThanOrEqual(expression, high))
-            & not_null
+        return _never_null(L.GreaterThanOrEqual(expression, low)) & _never_null(
+            L.LessThanOrEqual(expression, high)
         )
     try:
         lookup = _LOOKUPS[op]
     except KeyError:
         raise ValueError(f"operator {op!r} cannot compare an expression") from None
-    return Q(lookup(expression, list(value) if op == "in" else value)) & not_null
+    return _never_null(lookup(expression, list(value) if op == "in" else value))
+
+
+def _never_null(comparison: L.Lookup) -> Q:
+    # COALESCE(expr <op> value, FALSE): one evaluation of a (possibly costly) subquery,
+    # where "AND expr IS NOT NULL" would run it twice.
+    return Q(Coalesce(comparison, Value(False), output_field=BooleanField()))

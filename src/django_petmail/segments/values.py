@@ -129,7 +129,7 @@ def coerce_number(value: Any) -> int | float:
         raise ValueProblem(f"expected a number, got {value!r}")
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         raise ValueProblem(f"expected a finite number, got {value!r}")
-    if isinstance(value, int) and not -(2**63) < value < 2**63:  # a 64-bit SQL integer
+    if not -(2**63) < value < 2**63:  # what a 64-bit SQL integer column can compare with
         raise ValueProblem(f"number out of range: {value!r}")
     return value
 

@@ -1,0 +1,134 @@
+"""``make bench``: each scenario beside its floor (hand-written SQL) and, where one exists, a
+peer, measured in the same run on the same PostgreSQL data. Prints one table of ratios and
+peak Python memory. Not part of ``make test``: speed lives here, not in timed tests.
+
+Data are generated once with ``generate_series`` (seconds, not minutes) into the database
+``petmail_bench`` and reused; ``--fresh`` rebuilds them. ``--scale 0.1`` runs a tenth of
+the size (what CI-sized machines can afford in a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "example_project"), str(ROOT / "src"), str(ROOT)]
+BENCH_DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/petmail_bench")
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = BENCH_DB
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "petclinic.settings")
+    os.environ.setdefault("PETMAIL_OWNER_MODEL", "auth.User")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+@dataclass
+class Measure:
+    seconds: float
+    peak_bytes: int
+    result: Any
+
+
+def measure(fn: Callable[[], Any], repeat: int = 3) -> Measure:
+    """Median wall time of ``repeat`` runs (after one warm-up) and the peak traced memory."""
+    fn()
+    times, peak, result = [], 0, None
+    for _ in range(repeat):
+        tracemalloc.start()
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+        peak = max(peak, tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    return Measure(statistics.median(times), peak, result)
+
+
+@dataclass
+class Row:
+    scenario: str
+    subject: Measure
+    floor: Measure
+    goal: str
+    peer: Measure | None = None
+    peer_name: str = ""
+
+
+def render(rows: list[Row]) -> str:
+    head = f"{'scenario':<44} {'ours':>9} {'floor':>9} {'×floor':>7} {'goal':>8} {'peak MiB':>9}"
+    lines = [head, "-" * len(head)]
+    for row in rows:
+        ratio = row.subject.seconds / row.floor.seconds if row.floor.seconds else float("inf")
+        lines.append(
+            f"{row.scenario:<44} {row.subject.seconds * 1000:>7.0f}ms "
+            f"{row.floor.seconds * 1000:>7.0f}ms {ratio:>6.2f}× {row.goal:>8} "
+            f"{row.subject.peak_bytes / 2**20:>9.1f}"
+        )
+        if row.peer is not None:
+            peer_ratio = row.peer.seconds / row.subject.seconds
+            lines.append(
+                f"{'  peer: ' + row.peer_name:<44} {row.peer.seconds * 1000:>7.0f}ms "
+                f"{'':>9} {'':>7} {'':>8} {row.peer.peak_bytes / 2**20:>9.1f}"
+                f"   (peer/ours {peer_ratio:.2f}×)"
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark data")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="fraction of the full size (1.0 = 1,000,000 subscriptions)",
+    )
+    parser.add_argument("--only", help="run only scenarios whose name contains this text")
+    args = parser.parse_args()
+    if not 0 < args.scale <= 5:
+        parser.error("--scale must be in (0, 5]")
+
+    ensure_database(BENCH_DB)
+    setup_django()
+    from bench import data, scenarios
+
+    started = time.perf_counter()
+    info = data.ensure(scale=args.scale, fresh=args.fresh)
+    print(f"data: {info} (ready in {time.perf_counter() - started:.1f}s)", flush=True)
+    rows: list[Row] = []
+    for scenario in scenarios.ALL:
+        if args.only and args.only not in scenario.__name__:
+            continue
+        rows.extend(scenario(info))
+    print()
+    print(render(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

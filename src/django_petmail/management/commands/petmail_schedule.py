@@ -1,0 +1,39 @@
+"""Install django-petmail's periodic tasks in django-celery-beat (idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+#: task name → (description, minutes between runs)
+SCHEDULE: dict[str, tuple[str, int]] = {
+    "django_petmail.tasks.update_segment_counts": ("Refresh segment member counts", 60),
+}
+
+
+class Command(BaseCommand):
+    help = "Create or update the periodic tasks django-petmail needs (django-celery-beat)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--disable", action="store_true", help="Disable them instead.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            from django_celery_beat.models import IntervalSchedule, PeriodicTask
+        except ImportError as exc:  # pragma: no cover - the celery extra is missing
+            raise CommandError(
+                "django-celery-beat is not installed: pip install 'django-petmail[celery]'."
+            ) from exc
+        for task, (description, minutes) in SCHEDULE.items():
+            interval, _ = IntervalSchedule.objects.get_or_create(
+                every=minutes, period=IntervalSchedule.MINUTES
+            )
+            _, created = PeriodicTask.objects.update_or_create(
+                name=f"petmail: {description}",
+                defaults={"task": task, "interval": interval, "enabled": not options["disable"]},
+            )
+            state = "disabled" if options["disable"] else "enabled"
+            self.stdout.write(
+                f"{'created' if created else 'updated'} {task} every {minutes} min ({state})"
+            )
