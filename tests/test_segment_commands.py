@@ -88,4 +88,20 @@ def test_schedule_installs_periodic_tasks_idempotently():
     call_command("petmail_schedule", "--disable", stdout=out)
     task.refresh_from_db()
     assert not task.enabled
-    assert PeriodicTask.objects.filter(task__startswith="django_petmail").count() == 1
+    names = set(PeriodicTask.objects.values_list("task", flat=True))
+    assert names == {
+        "django_petmail.tasks.update_segment_counts",
+        "django_petmail.tasks.start_due_campaigns",
+        "django_petmail.tasks.pick_ab_winners",
+        "django_petmail.tasks.reap_stuck_sends",
+    }
+    assert not PeriodicTask.objects.filter(enabled=True).exists()
+
+
+def test_preview_of_a_static_segment_shows_the_frozen_members():
+    SubscriptionFactory(email="early@example.com", topics=["news"])
+    SegmentFactory(slug="news", rules=NEWS)
+    run("snapshot", "news")
+    SubscriptionFactory(email="late@example.com", topics=["news"])
+    out, _ = run("preview", "--slug", "news")
+    assert out.splitlines() == ["1 members (frozen)", "  early@example.com"]

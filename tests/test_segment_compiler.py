@@ -85,3 +85,25 @@ def test_json_list_contains_on_this_database():
     assert list(got) == [a]
     # a value that only appears as a substring of an element does not match
     assert not NewsletterSubscription.objects.filter(JSONListContains("topics", "pet")).exists()
+
+
+def test_a_value_parser_that_raises_is_a_validation_error():
+    def parser(op, raw):
+        raise TypeError("boom")
+
+    register_segment_field(
+        "fragile",
+        type=FieldType.STRING,
+        lookup=lambda op, v: None,
+        ops=("eq",),
+        value_parser=parser,
+    )
+    try:
+        rules = {"operator": "AND", "conditions": [{"field": "fragile", "op": "eq", "value": "x"}]}
+        with pytest.raises(RuleValidationError) as excinfo:
+            validate_rules(rules)
+        assert excinfo.value.errors == [
+            ("conditions[0].value", "could not be read for field 'fragile': boom")
+        ]
+    finally:
+        segment_fields.unregister("fragile")

@@ -184,6 +184,11 @@ class CustomerSegmentAdmin(admin.ModelAdmin):
     readonly_fields = ("member_count", "last_calculated", "snapshot_at", "preview")
     actions = ["refresh_selected", "snapshot_selected"]
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if obj.rules is None:  # an emptied rules box (or `null`) means no rules, not SQL NULL
+            obj.rules = {}
+        super().save_model(request, obj, form, change)
+
     @admin.display(description=_("Vista previa"))
     def preview(self, obj: CustomerSegment) -> str:
         from django.utils.html import format_html, format_html_join
@@ -320,6 +325,112 @@ class EmailCampaignAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    actions = [
+        "start_selected",
+        "pause_selected",
+        "resume_selected",
+        "cancel_selected",
+        "winner_a",
+        "winner_b",
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = [*super().get_readonly_fields(request, obj), "progress", "content_preview"]
+        if obj is not None and obj.status not in ("draft", "scheduled"):
+            fields.append("status")
+        return fields
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fieldsets.insert(
+                1, (_("Progreso y vista previa"), {"fields": ("progress", "content_preview")})
+            )
+        return fieldsets
+
+    @admin.display(description=_("Progreso"))
+    def progress(self, obj: EmailCampaign) -> str:
+        from .campaigns import progress
+
+        p = progress(obj)
+        eta = p["eta"] or "—"
+        return (
+            f"{p['done']}/{p['recipients']} ({p['percent']}%) · "
+            f"{p['rate_per_second']}/s · ETA {eta} · {p['by_status']}"
+        )
+
+    @admin.display(description=_("Vista previa"))
+    def content_preview(self, obj: EmailCampaign) -> str:
+        from django.utils.html import format_html
+
+        from .campaigns import preview
+        from .rendering.sandbox import TemplateError
+
+        try:
+            shown = preview(obj)
+        except TemplateError as exc:
+            return format_html("<strong>{}</strong>", str(exc))
+        unknown = ", ".join(shown["unknown_tokens"]) or "—"
+        return format_html(
+            "<p><strong>{}</strong></p><p>{}: {}</p>"
+            '<iframe sandbox srcdoc="{}" style="width:100%;height:420px;border:1px solid #ccc">'
+            "</iframe>",
+            shown["subject"],
+            _("Variables desconocidas"),
+            unknown,
+            shown["html"],
+        )
+
+    def _move(self, request: HttpRequest, queryset: QuerySet[Any], verb: str) -> None:
+        from django.core.exceptions import ValidationError
+
+        from . import campaigns
+        from .exceptions import InvalidTransition
+
+        for campaign in queryset:
+            try:
+                getattr(campaigns, verb)(campaign)
+            except (InvalidTransition, ValidationError) as exc:
+                self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{campaign}: {campaign.get_status_display()}")
+
+    @admin.action(description=_("Enviar ahora"))
+    def start_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._move(request, queryset, "start")
+
+    @admin.action(description=_("Pausar"))
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._move(request, queryset, "pause")
+
+    @admin.action(description=_("Reanudar"))
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._move(request, queryset, "resume")
+
+    @admin.action(description=_("Cancelar"))
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._move(request, queryset, "cancel")
+
+    def _winner(self, request: HttpRequest, queryset: QuerySet[Any], winner: str) -> None:
+        from .campaigns import set_winner
+        from .exceptions import InvalidTransition
+
+        for campaign in queryset:
+            try:
+                set_winner(campaign, winner)
+            except InvalidTransition as exc:
+                self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{campaign}: {winner}")
+
+    @admin.action(description=_("A/B: elegir la variante A como ganadora"))
+    def winner_a(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._winner(request, queryset, "A")
+
+    @admin.action(description=_("A/B: elegir la variante B como ganadora"))
+    def winner_b(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._winner(request, queryset, "B")
 
     @admin.display(description=_("Apertura %"))
     def open_rate_display(self, obj: EmailCampaign) -> str:

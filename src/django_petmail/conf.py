@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "SEGMENT_MAX_IN_VALUES": 1000,
     # Sending
     "BATCH_SIZE": 100,
+    "SEND_CONCURRENCY": 2,
+    "SEND_TIME_BUDGET": 30,
     "RATE_LIMIT_PER_SECOND": 0,
     "SEND_LEASE_SECONDS": 900,
     "MAX_RETRIES": 5,

@@ -33,6 +33,16 @@ def unsubscribe_url(
     return _absolute(reverse("petmail:unsubscribe", args=[token]), request)
 
 
+def view_online_url(
+    subscription: NewsletterSubscription,
+    send_id: int | None,
+    request: HttpRequest | None = None,
+) -> str:
+    """The message as a web page ("view in browser"), for one send."""
+    token = make_token(Purpose.VIEW, subscription, send_id)
+    return _absolute(reverse("petmail:view_online", args=[token]), request)
+
+
 def preferences_url(
     subscription: NewsletterSubscription,
     send_id: int | None = None,

@@ -3,9 +3,12 @@ safe to run twice. Names are explicit so schedules and monitoring survive refact
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="django_petmail.tasks.update_segment_counts", ignore_result=True)
@@ -20,3 +23,84 @@ def update_segment_counts(segment_ids: list[int] | None = None) -> dict[str, Any
         segments = segments.filter(pk__in=[int(pk) for pk in segment_ids])
     counts = refresh_counts(segments)
     return {"refreshed": len(counts), "invalid": sorted(k for k, v in counts.items() if v is None)}
+
+
+@shared_task(
+    name="django_petmail.tasks.send_campaign_batch", bind=True, acks_late=True, ignore_result=True
+)
+def send_campaign_batch(self: Any, campaign_id: int, attempt: int = 0) -> dict[str, Any]:
+    """Claim and send batches of a campaign until done or out of time, then re-queue.
+
+    Safe to run many times at once (claims are exclusive) and to run again after a crash
+    (only pending sends are claimed; a dead worker's claims are reaped, not resent).
+    """
+    from .conf import petmail_settings
+    from .sending.worker import drain
+
+    eager = bool(getattr(self.app.conf, "task_always_eager", False))
+    result = drain(int(campaign_id), budget_seconds=None if not eager else 10**9)
+    if result.more:
+        delay = min(300, 2 ** min(attempt, 8)) if result.retried else 0
+        if eager and result.retried and attempt >= int(petmail_settings.MAX_RETRIES):
+            return result.__dict__  # in-process: stop; the sends are retried on resume
+        send_campaign_batch.apply_async(
+            (campaign_id, attempt + 1 if result.retried else 0), countdown=delay
+        )
+    if result.fatal:
+        logger.error("campaign %s paused: %s", campaign_id, result.fatal)
+    return result.__dict__
+
+
+@shared_task(name="django_petmail.tasks.start_due_campaigns", ignore_result=True)
+def start_due_campaigns() -> list[int]:
+    """Start scheduled campaigns whose time has come (each starts once, whoever runs this)."""
+    from .campaigns import due_campaigns, start
+    from .exceptions import InvalidTransition
+    from .models import EmailCampaign
+
+    started = []
+    for pk in due_campaigns():
+        campaign = EmailCampaign.objects.get(pk=pk)
+        try:
+            start(campaign)
+        except InvalidTransition:
+            continue  # someone else started (or cancelled) it
+        except Exception:  # an invalid campaign must not block the others
+            logger.exception("could not start scheduled campaign %s", pk)
+            continue
+        started.append(pk)
+    return started
+
+
+@shared_task(name="django_petmail.tasks.pick_ab_winners", ignore_result=True)
+def pick_ab_winners() -> dict[int, str]:
+    """Decide A/B tests whose wait window is over and send the winner to the rest."""
+    from .campaigns import ab_tests_ready, enqueue_sending
+    from .models import EmailCampaign
+    from .sending.ab import decide, release_winner
+
+    decided = {}
+    for pk in ab_tests_ready():
+        campaign = EmailCampaign.objects.get(pk=pk)
+        outcome = decide(campaign)
+        if release_winner(campaign, outcome["winner"], outcome) or campaign.ab_winner:
+            decided[pk] = campaign.ab_winner
+            enqueue_sending(campaign)
+    return decided
+
+
+@shared_task(name="django_petmail.tasks.reap_stuck_sends", ignore_result=True)
+def reap_stuck_sends() -> list[int]:
+    """Mark sends claimed longer than ``SEND_LEASE_SECONDS`` ago as ``unknown`` and report
+    them; never resend them silently."""
+    from .conf import petmail_settings
+    from .sending.claims import reap_stuck
+
+    ids = reap_stuck(int(petmail_settings.SEND_LEASE_SECONDS))
+    if ids:
+        logger.warning(
+            "%d sends were in flight when their worker stopped; marked unknown: %s",
+            len(ids),
+            ids[:50],
+        )
+    return ids

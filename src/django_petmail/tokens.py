@@ -26,7 +26,8 @@ class Purpose:
     CONFIRM = "confirm"
     UNSUBSCRIBE = "unsubscribe"
     PREFERENCES = "preferences"
-    ALL = (CONFIRM, UNSUBSCRIBE, PREFERENCES)
+    VIEW = "view"
+    ALL = (CONFIRM, UNSUBSCRIBE, PREFERENCES, VIEW)
 
 
 class ExpiredToken(InvalidToken):
@@ -53,7 +54,7 @@ def _salt(purpose: str) -> str:
 def _signer(purpose: str) -> signing.Signer:
     # Unsubscribe links never expire, so they carry no timestamp: the same (subscription,
     # send) always gives the same URL, and a message's body and List-Unsubscribe header agree.
-    if purpose == Purpose.UNSUBSCRIBE:
+    if purpose in (Purpose.UNSUBSCRIBE, Purpose.VIEW):
         return signing.Signer(salt=_salt(purpose))
     return signing.TimestampSigner(salt=_salt(purpose))
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path("confirm/<str:token>/", views.confirm_view, name="confirm"),
     path("preferences/<str:token>/", views.preferences_view, name="preferences"),
     path("unsubscribe/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
+    path("view/<str:token>/", views.view_online_view, name="view_online"),
 ]

@@ -1,6 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from .campaigns import CampaignViewSet
 from .segments import SegmentFieldsView, SegmentPreviewView, SegmentViewSet
 from .views import SubscribeView, SubscriptionViewSet
 
@@ -9,6 +10,7 @@ app_name = "petmail-api"
 router = DefaultRouter()
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("segments", SegmentViewSet, basename="segment")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 
 urlpatterns = [
     path("subscribe/", SubscribeView.as_view(), name="subscribe"),

@@ -164,5 +164,16 @@ class EmailCampaign(models.Model):
             return 0.0
         return self.click_count / self.delivered_count * 100
 
+    def clean(self) -> None:
+        """Templates must compile in the sandbox and the segment's rules must be valid;
+        errors are reported on the field that holds the problem."""
+        from django.core.exceptions import ValidationError
+
+        from ..campaigns import content_errors
+
+        errors = content_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
     def can_transition_to(self, target: str) -> bool:
         return target in CAMPAIGN_TRANSITIONS.get(self.status, frozenset())

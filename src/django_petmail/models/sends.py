@@ -25,6 +25,7 @@ class SendStatus(models.TextChoices):
     UNKNOWN = "unknown", _("Desconocido")
     CANCELLED = "cancelled", _("Cancelado")
     SKIPPED = "skipped", _("Omitido")
+    HELD = "held", _("Retenido (A/B)")
 
 
 #: Engagement order: a send only moves forward along it (events may arrive out of order).

@@ -107,6 +107,25 @@ class SequenceStep(models.Model):
     def __str__(self) -> str:
         return f"{self.sequence} #{self.step_number}"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from ..rendering.sandbox import TemplateError, compile_template
+
+        errors: dict[str, list[str]] = {}
+        for name, html in (
+            ("subject", False),
+            ("preview_text", False),
+            ("html_content", True),
+            ("text_content", False),
+        ):
+            try:
+                compile_template(getattr(self, name) or "", html=html)
+            except TemplateError as exc:
+                errors[name] = [str(exc)]
+        if errors:
+            raise ValidationError(errors)
+
 
 class EnrollmentStatus(models.TextChoices):
     ACTIVE = "active", _("Activo")

@@ -60,3 +60,24 @@ class EmailTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Every part must compile in the sandboxed engine (no include, calls, or '_')."""
+        from django.core.exceptions import ValidationError
+
+        from ..rendering.sandbox import TemplateError, compile_template
+
+        errors: dict[str, list[str]] = {}
+        for name, html in (
+            ("subject", False),
+            ("preview_text", False),
+            ("html_content", True),
+            ("text_content", False),
+            ("footer_html", True),
+        ):
+            try:
+                compile_template(getattr(self, name) or "", html=html)
+            except TemplateError as exc:
+                errors[name] = [str(exc)]
+        if errors:
+            raise ValidationError(errors)

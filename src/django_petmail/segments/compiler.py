@@ -62,8 +62,8 @@ def compile_rules(node: Node | None) -> Q:
 
 def _condition(cond: Condition) -> Q:
     field = cond.field
-    value = resolve(cond.value, as_datetime=False)
     try:
+        value = resolve(cond.value, as_datetime=False)
         if field.lookup is not None:
             q = field.lookup(cond.op, value)
             if not isinstance(q, Q):

@@ -164,6 +164,9 @@ def _condition(data: dict[str, Any], path: str, errors: list[tuple[str, str]]) -
     except v.ValueProblem as problem:
         errors.append((_join(path, "value"), str(problem)))
         return None
+    except Exception as exc:  # a host's value_parser failed: still the author's answer
+        errors.append((_join(path, "value"), f"could not be read for field {name!r}: {exc}"))
+        return None
     return Condition(field, op, value, path)
 
 

@@ -1,6 +1,7 @@
 """Public pages: subscribe, confirm, preferences, unsubscribe (page and RFC 8058 one-click)."""
 
 from .confirm import confirm_view, resend_confirmation_view
+from .online import view_online_view
 from .preferences import preferences_view
 from .subscribe import subscribe_done_view, subscribe_view
 from .unsubscribe import unsubscribe_view
@@ -12,4 +13,5 @@ __all__ = [
     "subscribe_done_view",
     "subscribe_view",
     "unsubscribe_view",
+    "view_online_view",
 ]

@@ -9,6 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 #: task name → (description, minutes between runs)
 SCHEDULE: dict[str, tuple[str, int]] = {
     "django_petmail.tasks.update_segment_counts": ("Refresh segment member counts", 60),
+    "django_petmail.tasks.start_due_campaigns": ("Start scheduled campaigns", 1),
+    "django_petmail.tasks.pick_ab_winners": ("Pick A/B test winners", 5),
+    "django_petmail.tasks.reap_stuck_sends": ("Report sends stuck in flight", 10),
 }
 
 

@@ -9,7 +9,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_petmail.exceptions import RuleValidationError
 from django_petmail.models import CustomerSegment
-from django_petmail.segments.service import preview, refresh_counts, snapshot
+from django_petmail.segments.service import (
+    preview,
+    refresh_counts,
+    segment_members,
+    snapshot,
+)
 
 
 class Command(BaseCommand):
@@ -73,7 +78,16 @@ class Command(BaseCommand):
             except json.JSONDecodeError as exc:
                 raise CommandError(f"--rules: not valid JSON ({exc}).") from exc
         else:
-            rules = self._segment(options["slug"]).rules
+            segment = self._segment(options["slug"])
+            if not segment.is_dynamic and segment.snapshot_at is not None:
+                members = segment_members(segment)
+                self.stdout.write(f"{members.count()} members (frozen)")
+                for email in members.order_by("pk").values_list("email", flat=True)[
+                    : options["sample"]
+                ]:
+                    self.stdout.write(f"  {email}")
+                return
+            rules = segment.rules
         result = preview(rules, options["sample"])
         self.stdout.write(f"{result.count} members")
         for row in result.sample:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .registry import Entry, Registry
+from ..registry import Entry, Registry
 
 ContextProvider = Callable[[Sequence[Any]], dict[int, dict[str, Any]]]
 
@@ -34,7 +34,7 @@ def build_contexts(subscriptions: Sequence[Any]) -> dict[int, dict[str, Any]]:
 
     Later providers win on a name clash, so a host can refine the adapter's defaults.
     """
-    from .adapter import get_adapter
+    from ..adapter import get_adapter
 
     contexts = get_adapter().get_personalization_context(subscriptions)
     for entry in context_providers:

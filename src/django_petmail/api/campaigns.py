@@ -1,0 +1,208 @@
+"""Campaign API: CRUD with content validation, the lifecycle (409 on a wrong state),
+progress, preview, test sends and the A/B override."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import campaigns
+from ..exceptions import InvalidTransition
+from ..models import EmailCampaign
+from ..rendering.sandbox import TemplateError
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EmailCampaign
+        fields = [
+            "id",
+            "name",
+            "status",
+            "template",
+            "subject",
+            "preview_text",
+            "html_content",
+            "text_content",
+            "from_email",
+            "segment",
+            "topic",
+            "is_important",
+            "recipient_count",
+            "scheduled_at",
+            "started_at",
+            "completed_at",
+            "is_ab_test",
+            "ab_subject_b",
+            "ab_html_content_b",
+            "ab_test_percent",
+            "ab_winner_metric",
+            "ab_wait_hours",
+            "ab_winner",
+            "ab_decided_at",
+            "ab_result",
+            "sent_count",
+            "delivered_count",
+            "open_count",
+            "click_count",
+            "bounce_count",
+            "unsubscribe_count",
+            "complaint_count",
+            "failed_count",
+            "revenue_attributed",
+            "open_rate",
+            "click_rate",
+            "created_at",
+        ]
+        read_only_fields = [
+            "status",
+            "recipient_count",
+            "scheduled_at",
+            "started_at",
+            "completed_at",
+            "ab_winner",
+            "ab_decided_at",
+            "ab_result",
+            "sent_count",
+            "delivered_count",
+            "open_count",
+            "click_count",
+            "bounce_count",
+            "unsubscribe_count",
+            "complaint_count",
+            "failed_count",
+            "revenue_attributed",
+            "open_rate",
+            "click_rate",
+            "created_at",
+        ]
+
+    open_rate = serializers.FloatField(read_only=True)
+    click_rate = serializers.FloatField(read_only=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance or EmailCampaign()
+        if self.instance is not None and self.instance.status not in ("draft", "scheduled"):
+            raise serializers.ValidationError(
+                {"status": [f"A {self.instance.status} campaign cannot be edited."]}
+            )
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        errors = campaigns.content_errors(instance)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> EmailCampaign:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            validated_data["created_by"] = user
+        return super().create(validated_data)
+
+
+class ScheduleSerializer(serializers.Serializer):
+    scheduled_at = serializers.DateTimeField()
+
+
+class TestSendSerializer(serializers.Serializer):
+    emails = serializers.ListField(child=serializers.EmailField(), min_length=1, max_length=20)
+    variant = serializers.ChoiceField(choices=["A", "B"], default="A")
+
+
+class WinnerSerializer(serializers.Serializer):
+    winner = serializers.ChoiceField(choices=["A", "B"])
+
+
+def _conflict(exc: InvalidTransition) -> Response:
+    return Response({"detail": str(exc), "status": exc.current}, status=status.HTTP_409_CONFLICT)
+
+
+def _invalid(exc: DjangoValidationError) -> Response:
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+    return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+
+
+class CampaignViewSet(viewsets.ModelViewSet):
+    serializer_class = CampaignSerializer
+    permission_classes = [permissions.IsAdminUser]
+    queryset = EmailCampaign.objects.select_related("segment", "template").order_by("-pk")
+
+    def perform_destroy(self, instance: EmailCampaign) -> None:
+        if instance.status not in ("draft", "cancelled"):
+            raise serializers.ValidationError(
+                {"status": [f"A {instance.status} campaign cannot be deleted; cancel it."]}
+            )
+        instance.delete()
+
+    def _lifecycle(self, verb: str, **kwargs: Any) -> Response:
+        campaign = self.get_object()
+        try:
+            getattr(campaigns, verb)(campaign, **kwargs)
+        except InvalidTransition as exc:
+            return _conflict(exc)
+        except DjangoValidationError as exc:
+            return _invalid(exc)
+        campaign.refresh_from_db()
+        return Response(CampaignSerializer(campaign).data)
+
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, pk: Any = None) -> Response:
+        return self._lifecycle("start")
+
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: Any = None) -> Response:
+        return self._lifecycle("pause")
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: Any = None) -> Response:
+        return self._lifecycle("resume")
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: Any = None) -> Response:
+        return self._lifecycle("cancel")
+
+    @action(detail=True, methods=["post"])
+    def schedule(self, request: Request, pk: Any = None) -> Response:
+        serializer = ScheduleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._lifecycle("schedule", when=serializer.validated_data["scheduled_at"])
+
+    @action(detail=True, methods=["post"])
+    def winner(self, request: Request, pk: Any = None) -> Response:
+        serializer = WinnerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._lifecycle("set_winner", winner=serializer.validated_data["winner"])
+
+    @action(detail=True, methods=["get"])
+    def progress(self, request: Request, pk: Any = None) -> Response:
+        return Response(campaigns.progress(self.get_object()))
+
+    @action(detail=True, methods=["get"])
+    def preview(self, request: Request, pk: Any = None) -> Response:
+        variant = request.query_params.get("variant", "A")
+        if variant not in ("A", "B"):
+            return Response({"variant": ["Use A or B."]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            return Response(campaigns.preview(self.get_object(), variant=variant))
+        except TemplateError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+
+    @action(detail=True, methods=["post"], url_path="send-test")
+    def send_test(self, request: Request, pk: Any = None) -> Response:
+        serializer = TestSendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            sent = campaigns.send_test(
+                self.get_object(),
+                serializer.validated_data["emails"],
+                serializer.validated_data["variant"],
+            )
+        except DjangoValidationError as exc:
+            return _invalid(exc)
+        return Response({"sent": sent})

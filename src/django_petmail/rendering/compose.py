@@ -1,0 +1,129 @@
+"""Campaign and step content → compiled templates (once) → one message's parts (per recipient).
+
+Everything expensive happens in :func:`compile_content`: the layout is wrapped around the
+content, CSS is inlined and the text part derived from the HTML, and each field is compiled
+by the sandbox. Rendering a recipient is then a few dictionary look-ups per token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from ..adapter import get_adapter
+from ..conf import petmail_settings
+from .html import html_to_text, inline_css
+from .sandbox import CompiledTemplate, TemplateError, compile_template
+
+#: Tokens every message can use, besides what the adapter and context providers add.
+LINK_TOKENS = frozenset({"unsubscribe_url", "preferences_url", "view_online_url"})
+STANDARD_TOKENS = frozenset(
+    {
+        "first_name",
+        "owner_name",
+        "owner_full_name",
+        "pet_name",
+        "pet_names",
+        "email",
+        "site_url",
+        "postal_address",
+        *LINK_TOKENS,
+    }
+)
+
+
+@dataclass
+class CompiledContent:
+    subject: CompiledTemplate
+    preview: CompiledTemplate
+    html: CompiledTemplate
+    text: CompiledTemplate
+
+    @property
+    def variables(self) -> frozenset[str]:
+        return (
+            self.subject.variables
+            | self.preview.variables
+            | self.html.variables
+            | (self.text.variables)
+        )
+
+    def render(self, context: dict[str, Any], missing: set[str] | None = None) -> RenderedContent:
+        return RenderedContent(
+            subject=" ".join(self.subject.render(context, missing).split()),
+            preview=self.preview.render(context, missing),
+            html=self.html.render(context, missing),
+            text=self.text.render(context, missing),
+        )
+
+
+@dataclass
+class RenderedContent:
+    subject: str
+    preview: str
+    html: str
+    text: str
+
+
+def check_field(source: str, *, html: bool, field: str) -> CompiledTemplate:
+    """Compile one field, naming it in the error (for model ``clean()`` and serializers)."""
+    try:
+        return compile_template(source, html=html)
+    except TemplateError as exc:
+        raise TemplateError(f"{field}: {exc}") from exc
+
+
+def compile_content(
+    *,
+    subject: str,
+    html: str,
+    text: str = "",
+    preview_text: str = "",
+    template: Any = None,
+    layout: bool = True,
+) -> CompiledContent:
+    """Compile a message's four parts once. ``template`` (an ``EmailTemplate``) contributes
+    the header image and footer; ``layout`` wraps the content in the default layout
+    (``django_petmail/email/layout.html``, overridable) with the unsubscribe footer."""
+    check_field(html, html=True, field="html_content")  # errors name the author's field
+    if text:
+        check_field(text, html=False, field="text_content")
+    body_html = html
+    footer_html = getattr(template, "footer_html", "") or ""
+    if footer_html:
+        check_field(footer_html, html=True, field="footer_html")
+    if layout:
+        header = getattr(template, "header_image", None)
+        header_url = ""
+        if header:
+            header_url = get_adapter().get_site_url() + header.url
+        body_html = render_to_string(
+            "django_petmail/email/layout.html",
+            {
+                "content": html,
+                "footer_html": footer_html,
+                "header_image_url": header_url,
+                "has_preview_text": bool(preview_text),
+                "postal_address": petmail_settings.POSTAL_ADDRESS,
+            },
+        )
+    if petmail_settings.INLINE_CSS:
+        body_html = inline_css(body_html)
+    text_source = text or html_to_text(html)
+    if layout:
+        text_source = (
+            text_source.rstrip()
+            + "\n\n"
+            + render_to_string(
+                "django_petmail/email/layout.txt",
+                {"postal_address": petmail_settings.POSTAL_ADDRESS},
+            )
+        )
+    return CompiledContent(
+        subject=check_field(subject, html=False, field="subject"),
+        preview=check_field(preview_text, html=False, field="preview_text"),
+        html=check_field(body_html, html=True, field="html_content"),
+        text=check_field(text_source, html=False, field="text_content"),
+    )

@@ -1,0 +1,298 @@
+"""Dispatch one claimed batch: re-check eligibility, render, send over one connection,
+record the outcome of every send and the campaign's counters in a few statements."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections import Counter
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+from typing import Any
+
+from anymail.exceptions import (
+    AnymailAPIError,
+    AnymailConfigurationError,
+    AnymailInvalidAddress,
+    AnymailRecipientsRefused,
+    AnymailUnsupportedFeature,
+)
+from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone, translation
+
+from ..adapter import get_adapter
+from ..conf import petmail_settings
+from ..links import preferences_url, unsubscribe_url, view_online_url
+from ..models import (
+    EmailCampaign,
+    EmailEvent,
+    EmailSend,
+    EventType,
+    NewsletterSubscription,
+    SendStatus,
+    SubscriptionStatus,
+)
+from ..rendering import build_contexts
+from ..rendering.compose import CompiledContent, compile_content
+from ..segments.service import eligible_subscriptions
+from . import ratecap
+from .messages import build_marketing_message
+
+logger = logging.getLogger(__name__)
+
+
+class CampaignRenderer:
+    """Compiles a campaign's content once per (variant, language) and renders recipients."""
+
+    def __init__(self, campaign: EmailCampaign) -> None:
+        self.campaign = campaign
+        self._compiled: dict[tuple[str, str], CompiledContent] = {}
+
+    def content(self, variant: str, language: str) -> CompiledContent:
+        key = (variant or "A", language)
+        if key not in self._compiled:
+            c = self.campaign
+            use_b = variant == "B"
+            with translation.override(language or None):
+                self._compiled[key] = compile_content(
+                    subject=(c.ab_subject_b if use_b and c.ab_subject_b else c.subject),
+                    html=(
+                        c.ab_html_content_b
+                        if use_b and c.ab_html_content_b
+                        else c.html_content or getattr(c.template, "html_content", "")
+                    ),
+                    text=c.text_content,
+                    preview_text=c.preview_text,
+                    template=c.template,
+                )
+        return self._compiled[key]
+
+
+def recipient_context(
+    subscription: NewsletterSubscription, send_id: int | None, base: dict[str, Any]
+) -> dict[str, Any]:
+    context = dict(base)
+    context.update(
+        {
+            "language": subscription.language or petmail_settings.DEFAULT_LANGUAGE,
+            "unsubscribe_url": unsubscribe_url(subscription, send_id),
+            "preferences_url": preferences_url(subscription, send_id),
+            "view_online_url": view_online_url(subscription, send_id) if send_id else "",
+            "site_url": get_adapter().get_site_url(),
+            "postal_address": petmail_settings.POSTAL_ADDRESS,
+        }
+    )
+    return context
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    bounced: int = 0
+    skipped: int = 0
+    retry: list[int] = field(default_factory=list)
+    fatal: str = ""
+
+
+def _classify(exc: Exception) -> tuple[str, str]:
+    """(outcome, reason): outcome is ``bounced``, ``failed``, ``retry`` or ``fatal``."""
+    reason = f"{type(exc).__name__}: {exc}"[:2000]
+    if isinstance(exc, AnymailRecipientsRefused | smtplib.SMTPRecipientsRefused):
+        return "bounced", reason
+    if isinstance(exc, AnymailInvalidAddress):
+        return "failed", reason
+    if isinstance(
+        exc, AnymailConfigurationError | AnymailUnsupportedFeature | ImproperlyConfigured
+    ):
+        return "fatal", reason
+    if isinstance(exc, AnymailAPIError):
+        status = getattr(exc, "status_code", None)
+        if status is None or status == 429 or status >= 500:
+            return "retry", reason
+        return "failed", reason
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return ("retry" if 400 <= exc.smtp_code < 500 else "failed"), reason
+    if isinstance(exc, OSError | smtplib.SMTPException):
+        return "retry", reason
+    return "failed", reason
+
+
+def dispatch_batch(campaign: EmailCampaign, send_ids: list[int]) -> BatchResult:
+    result = BatchResult()
+    sends = list(
+        EmailSend.objects.filter(pk__in=send_ids, status=SendStatus.SENDING)
+        .select_related("subscription__owner")
+        .order_by("pk")
+    )
+    if not sends:
+        return result
+    eligible = set(
+        eligible_subscriptions()
+        .filter(pk__in=[s.subscription_id for s in sends if s.subscription_id])
+        .values_list("pk", flat=True)
+    )
+    now = timezone.now()
+    outcomes: dict[int, tuple[str, str, str]] = {}  # send id → (status, reason, esp id)
+    live = [s for s in sends if s.subscription_id in eligible]
+    for send in sends:
+        if send.subscription_id not in eligible:
+            outcomes[send.pk] = (SendStatus.SKIPPED, "no longer eligible at send time", "")
+    renderer = CampaignRenderer(campaign)
+    contexts = build_contexts([s.subscription for s in live]) if live else {}
+    connection = get_connection()
+    rejected_subscriptions: list[int] = []
+    try:
+        connection.open()
+        for index, send in enumerate(live):
+            sub = send.subscription
+            assert sub is not None
+            try:
+                ratecap.acquire()
+                content = renderer.content(send.ab_variant, sub.language)
+                context = recipient_context(sub, send.pk, contexts.get(sub.pk, {}))
+                preview = content.preview.render(context)
+                context["preview_text"] = preview
+                with translation.override(sub.language or None):
+                    rendered = content.render(context)
+                message = build_marketing_message(
+                    sub,
+                    subject=rendered.subject,
+                    html=rendered.html,
+                    text=rendered.text,
+                    send_id=send.pk,
+                    from_email=campaign.from_email or None,
+                    tags=[f"campaign-{campaign.pk}"],
+                    metadata={"campaign_id": campaign.pk},
+                    connection=connection,
+                )
+                domain = get_adapter().get_from_email().rpartition("@")[2].strip("> ")
+                message.extra_headers.setdefault("Message-ID", make_msgid(domain=domain or None))
+                message.send()
+            except Exception as exc:
+                outcome, reason = _classify(exc)
+                if outcome == "fatal":
+                    result.fatal = reason
+                    result.retry.extend(s.pk for s in live[index:])
+                    break
+                if outcome == "retry":
+                    result.retry.append(send.pk)
+                    continue
+                if outcome == "bounced":
+                    rejected_subscriptions.append(sub.pk)
+                    outcomes[send.pk] = (SendStatus.BOUNCED, reason, "")
+                else:
+                    outcomes[send.pk] = (SendStatus.FAILED, reason, "")
+                continue
+            status = getattr(message, "anymail_status", None)
+            esp_id = getattr(status, "message_id", None) or message.extra_headers["Message-ID"]
+            recipient = (getattr(status, "recipients", None) or {}).get(sub.email)
+            if recipient is not None and recipient.status in {"rejected", "invalid"}:
+                rejected_subscriptions.append(sub.pk)
+                outcomes[send.pk] = (
+                    SendStatus.BOUNCED,
+                    f"rejected by the ESP ({recipient.status})",
+                    str(esp_id or ""),
+                )
+            else:
+                outcomes[send.pk] = (SendStatus.SENT, "", str(esp_id or ""))
+    finally:
+        try:
+            connection.close()
+        except Exception:  # closing a broken connection must not hide the batch's outcome
+            logger.warning("closing the email connection failed", exc_info=True)
+    _record(campaign, sends, outcomes, result, rejected_subscriptions, now)
+    return result
+
+
+def _record(
+    campaign: EmailCampaign,
+    sends: list[EmailSend],
+    outcomes: dict[int, tuple[str, str, str]],
+    result: BatchResult,
+    rejected_subscriptions: list[int],
+    now: Any,
+) -> None:
+    counts: Counter[str] = Counter(status for status, _, _ in outcomes.values())
+    changed = []
+    events = []
+    for send in sends:
+        if send.pk not in outcomes:
+            continue
+        status, reason, esp_id = outcomes[send.pk]
+        send.status = status
+        send.error_message = reason
+        send.esp_message_id = esp_id
+        send.attempts += 1
+        send.updated_at = now
+        if status == SendStatus.SENT:
+            send.sent_at = now
+            events.append(EmailEvent(send=send, event_type=EventType.SEND, occurred_at=now))
+        elif status == SendStatus.BOUNCED:
+            send.bounced_at = now
+            send.bounce_type = "rejected"
+            events.append(
+                EmailEvent(
+                    send=send,
+                    event_type=EventType.REJECTED,
+                    occurred_at=now,
+                    description=reason[:1000],
+                )
+            )
+        changed.append(send)
+    with transaction.atomic():
+        EmailSend.objects.bulk_update(
+            changed,
+            [
+                "status",
+                "error_message",
+                "esp_message_id",
+                "attempts",
+                "updated_at",
+                "sent_at",
+                "bounced_at",
+                "bounce_type",
+            ],
+            batch_size=500,
+        )
+        EmailEvent.objects.bulk_create(events, batch_size=500)
+        if rejected_subscriptions:
+            NewsletterSubscription.objects.filter(
+                pk__in=rejected_subscriptions, status=SubscriptionStatus.ACTIVE
+            ).update(status=SubscriptionStatus.BOUNCED, updated_at=now)
+        gave_up = _retry_or_fail(result.retry, result.fatal) if result.retry else 0
+        EmailCampaign.objects.filter(pk=campaign.pk).update(
+            sent_count=F("sent_count") + counts[SendStatus.SENT],
+            failed_count=F("failed_count") + counts[SendStatus.FAILED] + gave_up,
+            bounce_count=F("bounce_count") + counts[SendStatus.BOUNCED],
+            updated_at=now,
+        )
+    result.sent = counts[SendStatus.SENT]
+    result.failed = counts[SendStatus.FAILED] + gave_up
+    result.bounced = counts[SendStatus.BOUNCED]
+    result.skipped = counts[SendStatus.SKIPPED]
+
+
+def _retry_or_fail(send_ids: list[int], fatal: str) -> int:
+    """Give transient failures back to the queue, until ``MAX_RETRIES`` attempts; returns
+    how many were given up on (now ``failed``)."""
+    now = timezone.now()
+    limit = int(petmail_settings.MAX_RETRIES)
+    retrying = EmailSend.objects.filter(pk__in=send_ids, status=SendStatus.SENDING)
+    gave_up = retrying.filter(attempts__gte=limit - 1).update(
+        status=SendStatus.FAILED,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+        error_message=f"gave up after {limit} attempts",
+    )
+    retrying.update(
+        status=SendStatus.PENDING,
+        attempts=F("attempts") + (0 if fatal else 1),
+        claimed_at=None,
+        claimed_by="",
+        updated_at=now,
+    )
+    return gave_up

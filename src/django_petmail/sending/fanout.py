@@ -1,0 +1,147 @@
+"""Fan-out: a campaign's audience becomes ``EmailSend`` rows in one ``INSERT … SELECT``.
+
+Audience = the segment's eligible members (or every eligible subscriber) minus preference
+conflicts: the campaign's topic not chosen, ``important_only`` subscribers for ordinary
+campaigns, and subscribers at their weekly/monthly cap (counted from the send ledger).
+The unique (campaign, subscription) constraint plus ``ON CONFLICT DO NOTHING`` make a
+repeated fan-out add nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import (
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    lookups,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from ..conf import petmail_settings
+from ..db import insert_from_select
+from ..models import (
+    EmailCampaign,
+    EmailSend,
+    Frequency,
+    NewsletterSubscription,
+    SendStatus,
+)
+from ..segments.lookups import JSONListContains
+from ..segments.service import eligible_subscriptions, segment_members
+
+#: Sends that count against a subscriber's frequency cap.
+DELIVERED_STATES = (
+    SendStatus.SENDING,
+    SendStatus.SENT,
+    SendStatus.DELIVERED,
+    SendStatus.OPENED,
+    SendStatus.CLICKED,
+)
+
+
+def audience(campaign: EmailCampaign) -> QuerySet[NewsletterSubscription]:
+    """Who this campaign would reach now (one query, nothing evaluated)."""
+    segment = campaign.segment
+    base = segment_members(segment) if segment is not None else eligible_subscriptions()
+    if campaign.topic:
+        base = base.filter(JSONListContains(F("topics"), campaign.topic))
+    if not campaign.is_important:
+        base = base.exclude(frequency=Frequency.IMPORTANT_ONLY)
+        now = timezone.now()
+        for frequency, (cap, days) in dict(petmail_settings.FREQUENCY_CAPS).items():
+            recent = (
+                EmailSend.objects.filter(
+                    subscription=OuterRef("pk"),
+                    campaign__isnull=False,
+                    status__in=DELIVERED_STATES,
+                    sent_at__gte=now - timedelta(days=int(days)),
+                )
+                .exclude(campaign=campaign)
+                .order_by()
+                .values("subscription")
+                .annotate(n=Count("pk"))
+                .values("n")[:1]
+            )
+            at_cap = Q(frequency=frequency) & Q(
+                _recent_at_cap(Coalesce(Subquery(recent, output_field=IntegerField()), 0), cap)
+            )
+            base = base.exclude(at_cap)
+    return base
+
+
+def _recent_at_cap(count: Coalesce, cap: int) -> lookups.GreaterThanOrEqual:
+    return lookups.GreaterThanOrEqual(count, int(cap))
+
+
+def fan_out(campaign: EmailCampaign) -> int:
+    """Insert one pending send per audience member; returns the number inserted.
+
+    For an A/B test every row starts ``held``; :func:`django_petmail.sending.ab.assign_cohort`
+    then releases the test cohort (split A/B) and the rest waits for the winner.
+    """
+    now = timezone.now()
+    status = SendStatus.HELD if campaign.is_ab_test else SendStatus.PENDING
+    rows = (
+        audience(campaign)
+        .order_by()
+        .annotate(
+            _campaign=Value(campaign.pk, output_field=IntegerField()),
+            _sub=F("pk"),
+            _owner=F("owner_id"),
+            _email=F("email"),
+            _status=Value(status, output_field=CharField()),
+            _variant=Value("", output_field=CharField()),
+            _claimed_by=Value("", output_field=CharField()),
+            _attempts=Value(0, output_field=IntegerField()),
+            _esp=Value("", output_field=CharField()),
+            _error=Value("", output_field=CharField()),
+            _bounce=Value("", output_field=CharField()),
+            _created=Value(now, output_field=DateTimeField()),
+            _updated=Value(now, output_field=DateTimeField()),
+        )
+        .values_list(
+            "_campaign",
+            "_sub",
+            "_owner",
+            "_email",
+            "_status",
+            "_variant",
+            "_claimed_by",
+            "_attempts",
+            "_esp",
+            "_error",
+            "_bounce",
+            "_created",
+            "_updated",
+        )
+    )
+    return insert_from_select(
+        EmailSend,
+        [
+            "campaign",
+            "subscription",
+            "owner",
+            "email_address",
+            "status",
+            "ab_variant",
+            "claimed_by",
+            "attempts",
+            "esp_message_id",
+            "error_message",
+            "bounce_type",
+            "created_at",
+            "updated_at",
+        ],
+        rows,
+        ignore_conflicts=True,
+    )

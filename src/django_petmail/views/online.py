@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.views.decorators.http import require_GET
+
+from ..exceptions import InvalidToken
+from ..models import EmailSend
+from ..rendering import build_contexts
+from ..rendering.sandbox import TemplateError
+from ..sending.dispatch import CampaignRenderer, recipient_context
+from ..tokens import Purpose, resolve_token
+from .common import invalid_link
+
+
+@require_GET
+def view_online_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The message a subscriber received, as a web page (the "view in browser" link)."""
+    try:
+        subscription, data = resolve_token(Purpose.VIEW, token)
+    except InvalidToken:
+        return invalid_link(request)
+    if data.send_id is None:
+        return invalid_link(request, status=404)
+    send = (
+        EmailSend.objects.select_related("campaign__template")
+        .filter(pk=data.send_id, subscription=subscription, campaign__isnull=False)
+        .first()
+    )
+    if send is None or send.campaign is None:
+        return invalid_link(request, status=404)
+    context = recipient_context(
+        subscription, send.pk, build_contexts([subscription]).get(subscription.pk, {})
+    )
+    try:
+        content = CampaignRenderer(send.campaign).content(send.ab_variant, subscription.language)
+        context["preview_text"] = content.preview.render(context)
+        with translation.override(subscription.language or None):
+            html = content.html.render(context)
+    except TemplateError:
+        return invalid_link(request, status=404)
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
