@@ -263,6 +263,7 @@ def test_operator_of_another_field_is_refused():
         ({"field": "received_campaign", "op": "eq", "value": 0}, "expected the id of a record"),
         ({"field": "received_campaign", "op": "eq", "value": "3"}, "expected the id of a record"),
         ({"field": "in_sequence", "op": "eq", "value": True}, "expected the id of a record"),
+        ({"field": "in_sequence", "op": "eq", "value": 2**63}, "expected the id of a record"),
     ],
 )
 def test_wrong_value_type(condition, fragment):
@@ -301,10 +302,11 @@ def test_relative_date_out_of_range(field, value):
     assert message == f"relative date out of range: {value}"
 
 
-def test_number_out_of_range():
-    path, message = only_error(group({"field": "orders_count", "op": "gte", "value": 10**30}))
+@pytest.mark.parametrize("value", [10**30, 2**63, -(2**63), 1e300])
+def test_number_out_of_range(value):
+    path, message = only_error(group({"field": "orders_count", "op": "gte", "value": value}))
     assert path == "conditions[0].value"
-    assert "number out of range" in message
+    assert message == f"number out of range: {value!r}"
 
 
 def test_empty_group():
@@ -610,11 +612,35 @@ def test_a_lookup_with_a_temporary_registration():
         raise KeyError("gone")
 
     field = SegmentField("temp_broken", "string", "Temp", ("eq",), lookup=broken)
-    with segment_fields.temporarily("temp_broken", field):
-        with pytest.raises(RuleValidationError) as info:
-            rules_q(group({"field": "temp_broken", "op": "eq", "value": "x"}))
+    with (
+        segment_fields.temporarily("temp_broken", field),
+        pytest.raises(RuleValidationError) as info,
+    ):
+        rules_q(group({"field": "temp_broken", "op": "eq", "value": "x"}))
     assert info.value.errors[0][0] == "conditions[0]"
     assert "temp_broken" not in segment_fields
+
+
+def test_a_relative_date_that_no_longer_resolves_is_a_validation_error():
+    from django_petmail.segments.compiler import compile_rules
+
+    field = segment_fields.get("last_visit_date")
+    tree = Group("AND", (Condition(field, "gte", RelativeDate(-99999, "y"), "conditions[0]"),))
+    with pytest.raises(RuleValidationError) as info:
+        compile_rules(tree)
+    ((path, message),) = info.value.errors
+    assert path == "conditions[0]"
+    assert message.startswith("field 'last_visit_date' could not be evaluated: ")
+
+
+def test_a_value_parser_that_crashes_is_reported_at_the_value(temp_field):
+    def parser(op, raw):
+        return raw["amount"]
+
+    temp_field("crashy", type="number", ops=("eq",), lookup=lambda op, v: Q(), value_parser=parser)
+    path, message = only_error(group({"field": "crashy", "op": "eq", "value": 3}))
+    assert path == "conditions[0].value"
+    assert "crashy" in message
 
 
 def test_a_path_that_does_not_exist_is_a_validation_error(temp_field):
@@ -656,7 +682,9 @@ def test_custom_operator_needs_a_lookup():
 def test_custom_operator_with_a_lookup_is_accepted(temp_field):
     field = temp_field("soundex", type="string", ops=["sounds_like"], lookup=lambda op, v: Q())
     assert field.ops == ("sounds_like",)
-    (cond,) = validate_rules(group({"field": "soundex", "op": "sounds_like", "value": "x"})).children
+    (cond,) = validate_rules(
+        group({"field": "soundex", "op": "sounds_like", "value": "x"})
+    ).children
     assert cond.op == "sounds_like"
 
 

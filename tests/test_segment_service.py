@@ -97,7 +97,7 @@ def test_get_members_of_a_dynamic_segment_follows_the_rules():
 
 
 def test_segment_with_no_rules_is_everyone_eligible():
-    subs = weekly(2) + [SubscriptionFactory(frequency="monthly")]
+    subs = [*weekly(2), SubscriptionFactory(frequency="monthly")]
     SubscriptionFactory(status="pending")
     segment = SegmentFactory(rules={})
     assert pks(segment.get_members()) == {s.pk for s in subs}
@@ -344,7 +344,9 @@ def test_full_clean_rejects_bad_rules_with_paths():
     assert messages[0].startswith(
         "conditions[0].op: 'contains' is not allowed for field 'last_visit_date' (date)"
     )
-    assert messages[1] == "conditions[1].value: 'dragon' is not one of dog, cat, rabbit, bird, other"
+    assert (
+        messages[1] == "conditions[1].value: 'dragon' is not one of dog, cat, rabbit, bird, other"
+    )
 
 
 @pytest.mark.parametrize("rules", [["x"], "x", 3])
