@@ -58,7 +58,7 @@ class SegmentFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Segmento {n}")
     slug = factory.Sequence(lambda n: f"segmento-{n}")
-    rules = factory.LazyFunction(lambda: {"operator": "AND", "conditions": []})
+    rules = factory.LazyFunction(dict)
 
 
 class CampaignFactory(factory.django.DjangoModelFactory):

@@ -36,7 +36,7 @@ def test_refresh_all_and_by_slug():
 def test_refresh_reports_invalid_rules_and_unknown_slugs():
     segment = SegmentFactory(slug="broken")
     CustomerSegment.objects.filter(pk=segment.pk).update(rules={"operator": "XOR"})
-    out, err = run("refresh")
+    _out, err = run("refresh")
     assert "broken: rules no longer valid" in err
     with pytest.raises(CommandError, match="slug: no active segment nope"):
         run("refresh", "--slug", "nope")

@@ -163,8 +163,9 @@ def compile_template(source: str, *, html: bool) -> CompiledTemplate:
     except TemplateSyntaxError as exc:
         raise TemplateError(f"line {exc.lineno}: {exc.message}") from None
     _check(ast)
-    variables = frozenset(meta.find_undeclared_variables(ast))
     try:
+        # Both compile the AST, so either can be the first to meet an unknown filter.
+        variables = frozenset(meta.find_undeclared_variables(ast))
         template = env.from_string(ast)
     except TemplateSyntaxError as exc:  # e.g. an unknown filter
         raise TemplateError(f"line {exc.lineno}: {exc.message}") from None
