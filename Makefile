@@ -52,13 +52,13 @@ test: $(STAMPS)/dev services browser-deps lint
 	$(MAKE) --no-print-directory typecheck docs
 
 test-sqlite: $(STAMPS)/dev browser-deps
-	$(PYTEST) --cov --cov-report= -q
+	$(PYTEST) --cov --cov-report= -q -m "not postgres_only"
 
 test-postgres: $(STAMPS)/dev services browser-deps
 	DATABASE_URL=$(PG_URL) $(PYTEST) --cov --cov-append --cov-report= -q
 
 test-custom-owner: $(STAMPS)/dev browser-deps
-	PETMAIL_OWNER_MODEL=clinic.Owner $(PYTEST) --cov --cov-append --cov-report= -q
+	PETMAIL_OWNER_MODEL=clinic.Owner $(PYTEST) --cov --cov-append --cov-report= -q -m "not postgres_only"
 
 services:
 	@bash scripts/ensure-services.sh

@@ -20,7 +20,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 SECRET_KEY = "petmail-tests-not-secret"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+EMAIL_BACKEND = os.environ.get("PETMAIL_TEST_EMAIL_BACKEND", "anymail.backends.test.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("PETMAIL_TEST_EMAIL_DIR", "/tmp/petmail-test-mail")
 CELERY_TASK_ALWAYS_EAGER = "CELERY_BROKER_URL" not in os.environ
 PETMAIL = {
     "SITE_URL": "https://clinic.test",
