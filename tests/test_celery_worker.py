@@ -73,8 +73,8 @@ def worker(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()
-        if output.strip():
-            print(output[-4000:])
+        # shown by pytest when the test fails, to explain what the worker did
+        sys.stderr.write(output[-4000:])
 
 
 def test_worker_sends_the_campaign(worker):
