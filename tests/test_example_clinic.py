@@ -71,6 +71,8 @@ def test_demo_command_prints_the_report():
     assert "owners" in text and "40" in text
     assert "one-click      HTTP 200  status=unsubscribed" in text
     assert "consent ledger subscribed, confirmed, unsubscribed" in text
+    assert "Segment 'perros-activos'" in text
+    assert "A/B campaign (SMTP sink)" in text
     with pytest.raises(CommandError, match="--owners"):
         call_command("demo", "--owners", "0", stdout=StringIO())
 

@@ -121,17 +121,24 @@ def start(campaign: EmailCampaign, *, enqueue: bool = True) -> int:
     The state change and the fan-out commit together: a campaign is never ``sending``
     without its sends, nor has sends while still a draft.
     """
+    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        # paused → sending is resume(): a second fan-out (and A/B cohort) must not happen
+        raise InvalidTransition("campaign", campaign.status, CampaignStatus.SENDING)
     ensure_ready(campaign)
     from .sending.ab import assign_cohort
     from .sending.fanout import fan_out
 
-    with transaction.atomic():
-        transition(campaign, CampaignStatus.SENDING, started_at=timezone.now())
-        fan_out(campaign)
-        count = EmailSend.objects.filter(campaign=campaign).count()
-        EmailCampaign.objects.filter(pk=campaign.pk).update(recipient_count=count)
-        if campaign.is_ab_test:
-            assign_cohort(campaign)
+    try:
+        with transaction.atomic():
+            transition(campaign, CampaignStatus.SENDING, started_at=timezone.now())
+            fan_out(campaign)
+            count = EmailSend.objects.filter(campaign=campaign).count()
+            EmailCampaign.objects.filter(pk=campaign.pk).update(recipient_count=count)
+            if campaign.is_ab_test:
+                assign_cohort(campaign)
+    except RuleValidationError as exc:  # the segment changed since ensure_ready()
+        campaign.refresh_from_db()
+        raise ValidationError({"segment": [f"The segment's rules are invalid: {exc}"]}) from exc
     campaign.refresh_from_db()
     if enqueue:
         enqueue_sending(campaign)
@@ -144,6 +151,8 @@ def pause(campaign: EmailCampaign) -> None:
 
 
 def resume(campaign: EmailCampaign, *, enqueue: bool = True) -> None:
+    if campaign.status != CampaignStatus.PAUSED:  # draft → sending is start(), with fan-out
+        raise InvalidTransition("campaign", campaign.status, CampaignStatus.SENDING)
     transition(campaign, CampaignStatus.SENDING)
     if enqueue:
         enqueue_sending(campaign)
@@ -288,10 +297,8 @@ def sample_context(campaign: EmailCampaign, subscription: Any = None) -> dict[st
 
     if subscription is None:
         subscription = eligible_subscriptions().select_related("owner").order_by("pk").first()
-    if subscription is None:
+    if subscription is None:  # the adapter's fallbacks fill every standard token
         subscription = NewsletterSubscription(pk=0, email="preview@example.com", language="es")
-        base = {"email": subscription.email}
-        return recipient_context(subscription, None, base) | {"first_name": "Amigo"}
     base = build_contexts([subscription]).get(subscription.pk, {})
     return recipient_context(subscription, None, base)
 

@@ -1,9 +1,15 @@
-"""Absolute URLs of the public pages, for emails (rendered outside any request)."""
+"""Absolute URLs of the public pages, for emails (rendered outside any request).
+
+Built once per recipient and message, so the URL pattern is reversed once per page name and
+the token is spliced in: ``reverse()`` per link per recipient costs more than the signing.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
+from django.core.signals import setting_changed
 from django.urls import reverse
 
 from .adapter import get_adapter
@@ -14,14 +20,31 @@ if TYPE_CHECKING:
 
     from .models import NewsletterSubscription
 
+_PLACEHOLDER = "PETMAILTOKEN"
 
-def _absolute(path: str, request: HttpRequest | None = None) -> str:
-    return get_adapter().get_site_url(request) + path
+
+@functools.lru_cache(maxsize=16)
+def _pattern(name: str) -> tuple[str, str]:
+    path = reverse(f"petmail:{name}", args=[_PLACEHOLDER])
+    before, _, after = path.partition(_PLACEHOLDER)
+    return before, after
+
+
+def _clear(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        _pattern.cache_clear()
+
+
+setting_changed.connect(_clear, dispatch_uid="django_petmail.links.clear")
+
+
+def _absolute(name: str, token: str, request: HttpRequest | None = None) -> str:
+    before, after = _pattern(name)
+    return f"{get_adapter().get_site_url(request)}{before}{token}{after}"
 
 
 def confirm_url(subscription: NewsletterSubscription, request: HttpRequest | None = None) -> str:
-    token = make_token(Purpose.CONFIRM, subscription)
-    return _absolute(reverse("petmail:confirm", args=[token]), request)
+    return _absolute("confirm", make_token(Purpose.CONFIRM, subscription), request)
 
 
 def unsubscribe_url(
@@ -29,8 +52,7 @@ def unsubscribe_url(
     send_id: int | None = None,
     request: HttpRequest | None = None,
 ) -> str:
-    token = make_token(Purpose.UNSUBSCRIBE, subscription, send_id)
-    return _absolute(reverse("petmail:unsubscribe", args=[token]), request)
+    return _absolute("unsubscribe", make_token(Purpose.UNSUBSCRIBE, subscription, send_id), request)
 
 
 def view_online_url(
@@ -39,8 +61,7 @@ def view_online_url(
     request: HttpRequest | None = None,
 ) -> str:
     """The message as a web page ("view in browser"), for one send."""
-    token = make_token(Purpose.VIEW, subscription, send_id)
-    return _absolute(reverse("petmail:view_online", args=[token]), request)
+    return _absolute("view_online", make_token(Purpose.VIEW, subscription, send_id), request)
 
 
 def preferences_url(
@@ -48,5 +69,4 @@ def preferences_url(
     send_id: int | None = None,
     request: HttpRequest | None = None,
 ) -> str:
-    token = make_token(Purpose.PREFERENCES, subscription, send_id)
-    return _absolute(reverse("petmail:preferences", args=[token]), request)
+    return _absolute("preferences", make_token(Purpose.PREFERENCES, subscription, send_id), request)

@@ -18,7 +18,6 @@ _BLOCK = {
     "h4",
     "h5",
     "h6",
-    "li",
     "table",
     "ul",
     "ol",
@@ -31,17 +30,40 @@ _BLOCK = {
 _SKIP = {"style", "script", "head", "title"}
 
 
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_PLACEHOLDER = re.compile(r"<!--petmail-jinja-(\d+)-->|petmailjinja(\d+)x")
+
+
 def inline_css(html: str) -> str:
     """Move ``<style>`` rules into ``style=""`` attributes (mail clients drop ``<style>``).
 
-    Template tags in text and attributes survive, so this runs on the template source.
+    This runs on the template source, so template tags are swapped for placeholders first:
+    an HTML parser would escape the ``>`` of ``{% if n > 1 %}`` and move a ``{% for %}``
+    between ``<tr>`` rows out of its table. Between tags a placeholder is an HTML comment
+    (which stays where it is, even in a table); inside a tag it is a plain word.
     """
     if "<style" not in html.lower():
         return html
     import css_inline
 
+    constructs: list[str] = []
+    parts: list[str] = []
+    position = 0
+    inside_tag = False
+    for match in _JINJA.finditer(html):
+        before = html[position : match.start()]
+        parts.append(before)
+        last_open, last_close = before.rfind("<"), before.rfind(">")
+        if last_open != last_close:  # both -1: no markup since the last construct
+            inside_tag = last_open > last_close
+        index = len(constructs)
+        constructs.append(match.group())
+        parts.append(f"petmailjinja{index}x" if inside_tag else f"<!--petmail-jinja-{index}-->")
+        position = match.end()
+    parts.append(html[position:])
     inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
-    return str(inliner.inline(html))
+    inlined = str(inliner.inline("".join(parts)))
+    return _PLACEHOLDER.sub(lambda m: constructs[int(m.group(1) or m.group(2))], inlined)
 
 
 class _TextExtractor(HTMLParser):

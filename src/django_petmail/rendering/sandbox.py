@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..exceptions import PetmailError
@@ -75,6 +76,12 @@ SAFE_FILTERS = frozenset(
 )
 
 
+#: Read-only facts about the current ``{% for %}`` iteration (``{{ loop.index }}``).
+_LOOP_ATTRIBUTES = frozenset(
+    {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0"}
+)
+
+
 class TemplateError(PetmailError, ValueError):
     """A template cannot be used; ``message`` says where and why, for the author."""
 
@@ -86,6 +93,8 @@ class _Environment(ImmutableSandboxedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
             return obj[attribute]
+        if isinstance(obj, LoopContext) and attribute in _LOOP_ATTRIBUTES:
+            return getattr(obj, attribute)
         return self.undefined(obj=obj, name=attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
@@ -162,7 +171,7 @@ def compile_template(source: str, *, html: bool) -> CompiledTemplate:
         ast = env.parse(source or "")
     except TemplateSyntaxError as exc:
         raise TemplateError(f"line {exc.lineno}: {exc.message}") from None
-    _check(ast)
+    _check(ast, env)
     try:
         # Both compile the AST, so either can be the first to meet an unknown filter.
         variables = frozenset(meta.find_undeclared_variables(ast))
@@ -172,7 +181,7 @@ def compile_template(source: str, *, html: bool) -> CompiledTemplate:
     return CompiledTemplate(source or "", html, variables, template)
 
 
-def _check(ast: nodes.Template) -> None:
+def _check(ast: nodes.Template, env: _Environment) -> None:
     for node_type, label in _FORBIDDEN_NODES.items():
         found = next(iter(ast.find_all(node_type)), None)
         if found is not None:
@@ -183,6 +192,9 @@ def _check(ast: nodes.Template) -> None:
             f"line {call.lineno}: calling functions or methods is not allowed; use filters "
             "such as {{ name|upper }}"
         )
+    for test in ast.find_all(nodes.Test):  # Jinja only looks tests up when rendering
+        if test.name not in env.tests:
+            raise TemplateError(f"line {test.lineno}: No test named {test.name!r}.")
     for name in ast.find_all(nodes.Name):
         if name.name.startswith("_"):
             raise TemplateError(f"line {name.lineno}: names starting with '_' are not allowed")

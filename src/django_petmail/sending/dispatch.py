@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections import Counter
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 from typing import Any
@@ -25,6 +24,7 @@ from django.utils import timezone, translation
 
 from ..adapter import get_adapter
 from ..conf import petmail_settings
+from ..db import update_from_pairs
 from ..links import preferences_url, unsubscribe_url, view_online_url
 from ..models import (
     EmailCampaign,
@@ -121,7 +121,11 @@ def _classify(exc: Exception) -> tuple[str, str]:
     return "failed", reason
 
 
-def dispatch_batch(campaign: EmailCampaign, send_ids: list[int]) -> BatchResult:
+def dispatch_batch(
+    campaign: EmailCampaign, send_ids: list[int], renderer: CampaignRenderer | None = None
+) -> BatchResult:
+    """Send one claimed batch. Pass the same ``renderer`` for every batch of a campaign so
+    its templates are compiled once, not once per batch."""
     result = BatchResult()
     sends = list(
         EmailSend.objects.filter(pk__in=send_ids, status=SendStatus.SENDING)
@@ -141,7 +145,7 @@ def dispatch_batch(campaign: EmailCampaign, send_ids: list[int]) -> BatchResult:
     for send in sends:
         if send.subscription_id not in eligible:
             outcomes[send.pk] = (SendStatus.SKIPPED, "no longer eligible at send time", "")
-    renderer = CampaignRenderer(campaign)
+    renderer = renderer or CampaignRenderer(campaign)
     contexts = build_contexts([s.subscription for s in live]) if live else {}
     connection = get_connection()
     rejected_subscriptions: list[int] = []
@@ -168,6 +172,7 @@ def dispatch_batch(campaign: EmailCampaign, send_ids: list[int]) -> BatchResult:
                     tags=[f"campaign-{campaign.pk}"],
                     metadata={"campaign_id": campaign.pk},
                     connection=connection,
+                    unsubscribe_link=context["unsubscribe_url"],
                 )
                 domain = get_adapter().get_from_email().rpartition("@")[2].strip("> ")
                 message.extra_headers.setdefault("Message-ID", make_msgid(domain=domain or None))
@@ -216,64 +221,56 @@ def _record(
     rejected_subscriptions: list[int],
     now: Any,
 ) -> None:
-    counts: Counter[str] = Counter(status for status, _, _ in outcomes.values())
-    changed = []
-    events = []
-    for send in sends:
-        if send.pk not in outcomes:
-            continue
-        status, reason, esp_id = outcomes[send.pk]
-        send.status = status
-        send.error_message = reason
-        send.esp_message_id = esp_id
-        send.attempts += 1
-        send.updated_at = now
-        if status == SendStatus.SENT:
-            send.sent_at = now
-            events.append(EmailEvent(send=send, event_type=EventType.SEND, occurred_at=now))
-        elif status == SendStatus.BOUNCED:
-            send.bounced_at = now
-            send.bounce_type = "rejected"
-            events.append(
-                EmailEvent(
-                    send=send,
-                    event_type=EventType.REJECTED,
-                    occurred_at=now,
-                    description=reason[:1000],
-                )
-            )
-        changed.append(send)
-    with transaction.atomic():
-        EmailSend.objects.bulk_update(
-            changed,
-            [
-                "status",
-                "error_message",
-                "esp_message_id",
-                "attempts",
-                "updated_at",
-                "sent_at",
-                "bounced_at",
-                "bounce_type",
-            ],
-            batch_size=500,
+    """Write the batch's outcome: one UPDATE per outcome, per-row values (ESP ids, error
+    texts) through :func:`update_from_pairs`, events in one INSERT, counters with F()."""
+    by_status: dict[str, list[int]] = {}
+    for pk, (status, _, _) in outcomes.items():
+        by_status.setdefault(status, []).append(pk)
+    esp_ids = [(pk, esp) for pk, (_, _, esp) in outcomes.items() if esp]
+    reasons = [(pk, reason) for pk, (_, reason, _) in outcomes.items() if reason]
+    events = [
+        EmailEvent(send_id=pk, event_type=EventType.SEND, occurred_at=now)
+        for pk in by_status.get(SendStatus.SENT, [])
+    ] + [
+        EmailEvent(
+            send_id=pk,
+            event_type=EventType.REJECTED,
+            occurred_at=now,
+            description=outcomes[pk][1][:1000],
         )
+        for pk in by_status.get(SendStatus.BOUNCED, [])
+    ]
+    extra: dict[str, dict[str, Any]] = {
+        SendStatus.SENT: {"sent_at": now},
+        SendStatus.BOUNCED: {"bounced_at": now, "bounce_type": "rejected"},
+    }
+    with transaction.atomic():
+        for status, ids in by_status.items():
+            EmailSend.objects.filter(pk__in=ids, status=SendStatus.SENDING).update(
+                status=status,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+                **extra.get(status, {}),
+            )
+        update_from_pairs(EmailSend, "esp_message_id", esp_ids)
+        update_from_pairs(EmailSend, "error_message", reasons)
         EmailEvent.objects.bulk_create(events, batch_size=500)
         if rejected_subscriptions:
             NewsletterSubscription.objects.filter(
                 pk__in=rejected_subscriptions, status=SubscriptionStatus.ACTIVE
             ).update(status=SubscriptionStatus.BOUNCED, updated_at=now)
         gave_up = _retry_or_fail(result.retry, result.fatal) if result.retry else 0
+        counts = {status: len(ids) for status, ids in by_status.items()}
         EmailCampaign.objects.filter(pk=campaign.pk).update(
-            sent_count=F("sent_count") + counts[SendStatus.SENT],
-            failed_count=F("failed_count") + counts[SendStatus.FAILED] + gave_up,
-            bounce_count=F("bounce_count") + counts[SendStatus.BOUNCED],
+            sent_count=F("sent_count") + counts.get(SendStatus.SENT, 0),
+            failed_count=F("failed_count") + counts.get(SendStatus.FAILED, 0) + gave_up,
+            bounce_count=F("bounce_count") + counts.get(SendStatus.BOUNCED, 0),
             updated_at=now,
         )
-    result.sent = counts[SendStatus.SENT]
-    result.failed = counts[SendStatus.FAILED] + gave_up
-    result.bounced = counts[SendStatus.BOUNCED]
-    result.skipped = counts[SendStatus.SKIPPED]
+    result.sent = counts.get(SendStatus.SENT, 0)
+    result.failed = counts.get(SendStatus.FAILED, 0) + gave_up
+    result.bounced = counts.get(SendStatus.BOUNCED, 0)
+    result.skipped = counts.get(SendStatus.SKIPPED, 0)
 
 
 def _retry_or_fail(send_ids: list[int], fatal: str) -> int:
@@ -282,12 +279,14 @@ def _retry_or_fail(send_ids: list[int], fatal: str) -> int:
     now = timezone.now()
     limit = int(petmail_settings.MAX_RETRIES)
     retrying = EmailSend.objects.filter(pk__in=send_ids, status=SendStatus.SENDING)
-    gave_up = retrying.filter(attempts__gte=limit - 1).update(
-        status=SendStatus.FAILED,
-        attempts=F("attempts") + 1,
-        updated_at=now,
-        error_message=f"gave up after {limit} attempts",
-    )
+    gave_up = 0
+    if not fatal:  # a configuration error is no attempt: every send waits for the resume
+        gave_up = retrying.filter(attempts__gte=limit - 1).update(
+            status=SendStatus.FAILED,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+            error_message=f"gave up after {limit} attempts",
+        )
     retrying.update(
         status=SendStatus.PENDING,
         attempts=F("attempts") + (0 if fatal else 1),

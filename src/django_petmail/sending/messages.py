@@ -38,14 +38,17 @@ def build_marketing_message(
     tags: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
     connection: Any = None,
+    unsubscribe_link: str | None = None,
 ) -> AnymailMessage:
     """A ready-to-send message to one subscriber.
 
     If the rendered body does not already show the unsubscribe link, the default footer
-    (``django_petmail/email/marketing_footer.{html,txt}``) is appended.
+    (``django_petmail/email/marketing_footer.{html,txt}``) is appended. Pass
+    ``unsubscribe_link`` when the body was rendered with one, to reuse it (same URL in body
+    and header, and one signature instead of two).
     """
     adapter = get_adapter()
-    unsub = unsubscribe_url(subscription, send_id)
+    unsub = unsubscribe_link or unsubscribe_url(subscription, send_id)
     if unsub not in html or unsub not in text:
         footer_context = {
             "unsubscribe_url": unsub,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ..conf import petmail_settings
 from ..models import CampaignStatus, EmailCampaign
 from .claims import claim_batch, worker_id
-from .dispatch import dispatch_batch
+from .dispatch import CampaignRenderer, dispatch_batch
 
 
 @dataclass
@@ -34,6 +34,7 @@ def drain(campaign_id: int, *, budget_seconds: float | None = None) -> DrainResu
     deadline = time.monotonic() + budget
     claimer = worker_id()
     size = int(petmail_settings.BATCH_SIZE)
+    renderer: CampaignRenderer | None = None
     while True:
         campaign = EmailCampaign.objects.select_related("template").filter(pk=campaign_id).first()
         if campaign is None or campaign.status != CampaignStatus.SENDING:
@@ -42,7 +43,8 @@ def drain(campaign_id: int, *, budget_seconds: float | None = None) -> DrainResu
         if not ids:
             maybe_complete(campaign)
             return result
-        batch = dispatch_batch(campaign, ids)
+        renderer = renderer or CampaignRenderer(campaign)
+        batch = dispatch_batch(campaign, ids, renderer)
         result.batches += 1
         result.sent += batch.sent
         result.failed += batch.failed
