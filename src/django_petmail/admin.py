@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.serializers.json import DjangoJSONEncoder
@@ -12,12 +13,14 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .gdpr import erase_subscriber, export_subscriber
 from .models import (
     AutomatedSequence,
+    CampaignStatus,
     ConsentEvent,
     CustomerSegment,
     EmailCampaign,
@@ -248,8 +251,28 @@ class SegmentMembershipAdmin(admin.ModelAdmin):
     list_select_related = ("segment", "subscription")
 
 
+class EmailCampaignAdminForm(forms.ModelForm):
+    """Scheduling through the form needs a time to come, like ``campaigns.schedule()``."""
+
+    class Meta:
+        model = EmailCampaign
+        fields = ["status", "scheduled_at"]  # the admin passes its fieldsets' fields
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        scheduling = {"status", "scheduled_at"} & set(self.changed_data)
+        if data.get("status") == CampaignStatus.SCHEDULED and scheduling:
+            when = data.get("scheduled_at")
+            if when is None:
+                self.add_error("scheduled_at", "Give the date and time to send it.")
+            elif when <= timezone.now():
+                self.add_error("scheduled_at", "The scheduled time is in the past.")
+        return data
+
+
 @admin.register(EmailCampaign)
 class EmailCampaignAdmin(admin.ModelAdmin):
+    form = EmailCampaignAdminForm
     list_display = (
         "name",
         "status",
@@ -334,6 +357,13 @@ class EmailCampaignAdmin(admin.ModelAdmin):
         "winner_a",
         "winner_b",
     ]
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "status":  # sending, paused, … only through the actions below
+            kwargs["choices"] = [
+                (s.value, s.label) for s in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = [*super().get_readonly_fields(request, obj), "progress", "content_preview"]

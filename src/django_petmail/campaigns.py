@@ -33,7 +33,7 @@ OPEN_STATES = (SendStatus.PENDING, SendStatus.SENDING, SendStatus.HELD)
 def transition(campaign: EmailCampaign, target: str, **fields: Any) -> None:
     """Move ``campaign`` to ``target`` if the state machine allows it and nobody moved it
     first; refreshes the instance and sends ``campaign_state_changed``."""
-    current = campaign.status
+    current, target = str(campaign.status), str(target)  # plain values in messages
     if target not in CAMPAIGN_TRANSITIONS.get(current, frozenset()):
         raise InvalidTransition("campaign", current, target)
     now = timezone.now()
@@ -123,7 +123,7 @@ def start(campaign: EmailCampaign, *, enqueue: bool = True) -> int:
     """
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
         # paused → sending is resume(): a second fan-out (and A/B cohort) must not happen
-        raise InvalidTransition("campaign", campaign.status, CampaignStatus.SENDING)
+        raise InvalidTransition("campaign", campaign.status, CampaignStatus.SENDING.value)
     ensure_ready(campaign)
     from .sending.ab import assign_cohort
     from .sending.fanout import fan_out
@@ -152,7 +152,7 @@ def pause(campaign: EmailCampaign) -> None:
 
 def resume(campaign: EmailCampaign, *, enqueue: bool = True) -> None:
     if campaign.status != CampaignStatus.PAUSED:  # draft → sending is start(), with fan-out
-        raise InvalidTransition("campaign", campaign.status, CampaignStatus.SENDING)
+        raise InvalidTransition("campaign", campaign.status, CampaignStatus.SENDING.value)
     transition(campaign, CampaignStatus.SENDING)
     if enqueue:
         enqueue_sending(campaign)

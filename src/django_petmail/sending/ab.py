@@ -3,6 +3,7 @@ B, then a winner by a two-proportion z-test, sent to everyone else."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -18,15 +19,21 @@ from ..models import ABVariant, ABWinnerMetric, EmailCampaign, EmailSend, SendSt
 SENT_STATES = (SendStatus.SENT, SendStatus.DELIVERED, SendStatus.OPENED, SendStatus.CLICKED)
 
 
+_PRIME = 4294967291  # the largest prime below 2**32
+
+
 def _stable_order(campaign_id: int) -> Any:
     """A per-campaign pseudo-random but reproducible order of subscriptions (plain integer
-    arithmetic, identical on every database)."""
+    arithmetic, identical on every database).
+
+    The multiplier, not an offset, depends on the campaign: adding a per-campaign offset
+    before the modulo only rotates one shared order, so every campaign would test the same
+    subscribers."""
+    digest = hashlib.sha256(f"petmail-ab:{campaign_id}".encode()).digest()
+    multiplier = int.from_bytes(digest[:8], "big") % (_PRIME - 1) + 1
     return Mod(
-        ExpressionWrapper(
-            F("subscription_id") * Value(2654435761) + Value(campaign_id * 40503),
-            output_field=IntegerField(),
-        ),
-        Value(4294967291),
+        ExpressionWrapper(F("subscription_id") * Value(multiplier), output_field=IntegerField()),
+        Value(_PRIME),
     )
 
 
