@@ -578,13 +578,17 @@ def test_preview_of_variant_b():
 def test_send_test_sends_the_rendered_campaign_without_recording_sends(subs):
     campaign = CampaignFactory(subject="Hola {{ first_name }}")
 
-    assert campaigns.send_test(campaign, ["qa@example.com", "jefa@example.com"]) == 1
+    assert campaigns.send_test(campaign, ["qa@example.com", "jefa@example.com"]) == 2
 
-    [message] = mail.outbox
+    # one message per tester: nobody sees the other testers' addresses
+    assert [m.to for m in mail.outbox] == [["qa@example.com"], ["jefa@example.com"]]
+    message = mail.outbox[0]
     assert message.subject == "[TEST] Hola Ana"
-    assert message.to == ["qa@example.com", "jefa@example.com"]
     assert "Hola Ana" in message.alternatives[0][0]
     assert message.from_email == settings.PETMAIL["FROM_EMAIL"]
+    # the sample subscriber's personal links are not in a test send
+    assert "/petmail/unsubscribe/" not in message.alternatives[0][0]
+    assert "#petmail-test-send" in message.alternatives[0][0]
     assert not EmailSend.objects.exists()
     assert EmailCampaign.objects.get(pk=campaign.pk).status == CampaignStatus.DRAFT
 
@@ -609,7 +613,7 @@ def test_send_test_validates_the_addresses(emails, message):
 
 def test_send_test_accepts_twenty_addresses_and_refuses_unready_content():
     campaign = CampaignFactory()
-    assert campaigns.send_test(campaign, [f"qa{i}@example.com" for i in range(20)]) == 1
+    assert campaigns.send_test(campaign, [f"qa{i}@example.com" for i in range(20)]) == 20
     broken = CampaignFactory(html_content="")
     with pytest.raises(ValidationError) as excinfo:
         campaigns.send_test(broken, ["qa@example.com"])

@@ -32,7 +32,9 @@ def compose(**kwargs):
 
 
 def rendered(content, **extra):
-    return content.render(CONTEXT | extra)
+    # the postal address is a context value (recipient_context() puts the setting there)
+    postal = {"postal_address": settings.PETMAIL.get("POSTAL_ADDRESS", "")}
+    return content.render(CONTEXT | postal | extra)
 
 
 # --- layout -----------------------------------------------------------------------------------
@@ -55,9 +57,24 @@ def test_layout_wraps_the_content_with_footer_links_and_postal_address():
 def test_postal_address_comes_from_the_setting():
     with override_settings(PETMAIL={**settings.PETMAIL, "POSTAL_ADDRESS": "Rúa Nova 7, Lugo"}):
         content = compose()
-    assert "Rúa Nova 7, Lugo" in rendered(content).html
-    assert "Rúa Nova 7, Lugo" in rendered(content).text
-    assert POSTAL not in rendered(content).html
+        assert "Rúa Nova 7, Lugo" in rendered(content).html
+        assert "Rúa Nova 7, Lugo" in rendered(content).text
+        assert POSTAL not in rendered(content).html
+
+
+def test_postal_address_is_data_not_template_source():
+    """An address containing template syntax is printed, never evaluated."""
+    odd = "Calle {{ settings }} 3 & {% include 'x' %}"
+    with override_settings(PETMAIL={**settings.PETMAIL, "POSTAL_ADDRESS": odd}):
+        content = compose()
+        html = rendered(content).html
+    assert "Calle {{ settings }} 3 &amp; {% include &#39;x&#39; %}" in html
+
+
+def test_no_postal_address_no_paragraph():
+    with override_settings(PETMAIL={**settings.PETMAIL, "POSTAL_ADDRESS": ""}):
+        content = compose()
+        assert "postal_address" not in content.html.source
 
 
 @pytest.mark.django_db

@@ -259,7 +259,7 @@ class EmailCampaignAdminForm(forms.ModelForm):
         fields = ["status", "scheduled_at"]  # the admin passes its fieldsets' fields
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         scheduling = {"status", "scheduled_at"} & set(self.changed_data)
         if data.get("status") == CampaignStatus.SCHEDULED and scheduling:
             when = data.get("scheduled_at")
@@ -368,7 +368,26 @@ class EmailCampaignAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = [*super().get_readonly_fields(request, obj), "progress", "content_preview"]
         if obj is not None and obj.status not in ("draft", "scheduled"):
-            fields.append("status")
+            # what is being (or was) sent cannot change under the workers' feet
+            fields += [
+                "status",
+                "template",
+                "segment",
+                "topic",
+                "is_important",
+                "subject",
+                "preview_text",
+                "from_email",
+                "html_content",
+                "text_content",
+                "scheduled_at",
+                "is_ab_test",
+                "ab_subject_b",
+                "ab_html_content_b",
+                "ab_test_percent",
+                "ab_winner_metric",
+                "ab_wait_hours",
+            ]
         return fields
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:

@@ -24,7 +24,7 @@ from .models import (
     EmailSend,
     SendStatus,
 )
-from .rendering.compose import STANDARD_TOKENS, CompiledContent, compile_content
+from .rendering.compose import STANDARD_TOKENS, CompiledContent, campaign_parts, compile_content
 from .rendering.sandbox import TemplateError
 
 OPEN_STATES = (SendStatus.PENDING, SendStatus.SENDING, SendStatus.HELD)
@@ -229,19 +229,7 @@ def progress(campaign: EmailCampaign) -> dict[str, Any]:
 
 
 def compiled(campaign: EmailCampaign, variant: str = "A") -> CompiledContent:
-    c = campaign
-    use_b = variant == "B"
-    return compile_content(
-        subject=c.ab_subject_b if use_b and c.ab_subject_b else c.subject,
-        html=(
-            c.ab_html_content_b
-            if use_b and c.ab_html_content_b
-            else c.html_content or getattr(c.template, "html_content", "")
-        ),
-        text=c.text_content,
-        preview_text=c.preview_text,
-        template=c.template,
-    )
+    return compile_content(**campaign_parts(campaign, variant))
 
 
 def unknown_tokens(campaign: EmailCampaign, known: set[str] | None = None) -> list[str]:
@@ -287,29 +275,44 @@ def ab_tests_ready(now: datetime | None = None) -> list[int]:
     return ids
 
 
-def sample_context(campaign: EmailCampaign, subscription: Any = None) -> dict[str, Any]:
-    """Context for previews and test sends: a chosen (or the first eligible) subscriber,
-    else a fictional one built from the fallbacks."""
+def sample_context(
+    campaign: EmailCampaign, subscription: Any = None, *, live_links: bool = True
+) -> dict[str, Any]:
+    """Context for previews and test sends: a chosen subscriber, else the first one the
+    campaign would reach, else a fictional one built from the fallbacks.
+
+    ``live_links=False`` replaces the personal links with inert ones: a tester clicking
+    "unsubscribe" in a test send must not unsubscribe the sample subscriber.
+    """
+    from .adapter import get_adapter
     from .models import NewsletterSubscription
     from .rendering import build_contexts
-    from .segments.service import eligible_subscriptions
     from .sending.dispatch import recipient_context
+    from .sending.fanout import audience
 
     if subscription is None:
-        subscription = eligible_subscriptions().select_related("owner").order_by("pk").first()
+        subscription = audience(campaign).select_related("owner").order_by("pk").first()
     if subscription is None:  # the adapter's fallbacks fill every standard token
         subscription = NewsletterSubscription(pk=0, email="preview@example.com", language="es")
     base = build_contexts([subscription]).get(subscription.pk, {})
-    return recipient_context(subscription, None, base)
+    context = recipient_context(subscription, None, base)
+    if not live_links:
+        inert = get_adapter().get_site_url() + "/#petmail-test-send"
+        context.update(unsubscribe_url=inert, preferences_url=inert, view_online_url=inert)
+    return context
 
 
 def preview(
-    campaign: EmailCampaign, subscription: Any = None, variant: str = "A"
+    campaign: EmailCampaign,
+    subscription: Any = None,
+    variant: str = "A",
+    *,
+    live_links: bool = True,
 ) -> dict[str, Any]:
     """The rendered message for one subscriber, plus tokens the content uses that nothing
     provides (they render empty)."""
     content = compiled(campaign, variant)
-    context = sample_context(campaign, subscription)
+    context = sample_context(campaign, subscription, live_links=live_links)
     missing: set[str] = set()
     context["preview_text"] = content.preview.render(context, missing)
     rendered = content.render(context, missing)
@@ -324,7 +327,7 @@ def preview(
 
 def send_test(campaign: EmailCampaign, emails: list[str], variant: str = "A") -> int:
     """Send the rendered campaign (sample context) to ``emails``; no sends are recorded."""
-    from django.core.mail import EmailMultiAlternatives
+    from django.core.mail import EmailMultiAlternatives, get_connection
     from django.core.validators import validate_email
 
     from .adapter import get_adapter
@@ -339,15 +342,18 @@ def send_test(campaign: EmailCampaign, emails: list[str], variant: str = "A") ->
         except ValidationError:
             raise ValidationError({"emails": [f"{email!r} is not a valid address."]}) from None
     ensure_ready(campaign)
-    rendered = preview(campaign, variant=variant)
-    message = EmailMultiAlternatives(
-        subject=f"[TEST] {rendered['subject']}",
-        body=rendered["text"],
-        from_email=campaign.from_email or get_adapter().get_from_email(),
-        to=emails,
-    )
-    message.attach_alternative(rendered["html"], "text/html")
-    return int(message.send())
+    rendered = preview(campaign, variant=variant, live_links=False)
+    messages = []
+    for email in emails:  # one message each: testers do not see each other's addresses
+        message = EmailMultiAlternatives(
+            subject=f"[TEST] {rendered['subject']}",
+            body=rendered["text"],
+            from_email=campaign.from_email or get_adapter().get_from_email(),
+            to=[email],
+        )
+        message.attach_alternative(rendered["html"], "text/html")
+        messages.append(message)
+    return int(get_connection().send_messages(messages) or 0)
 
 
 def set_winner(campaign: EmailCampaign, winner: str, *, enqueue: bool = True) -> int:

@@ -3,6 +3,7 @@ safe to run twice. Names are explicit so schedules and monitoring survive refact
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -54,9 +55,11 @@ def send_campaign_batch(self: Any, campaign_id: int, attempt: int = 0) -> dict[s
 @shared_task(name="django_petmail.tasks.start_due_campaigns", ignore_result=True)
 def start_due_campaigns() -> list[int]:
     """Start scheduled campaigns whose time has come (each starts once, whoever runs this)."""
-    from .campaigns import due_campaigns, start
+    from django.core.exceptions import ValidationError
+
+    from .campaigns import due_campaigns, start, transition
     from .exceptions import InvalidTransition
-    from .models import EmailCampaign
+    from .models import CampaignStatus, EmailCampaign
 
     started = []
     for pk in due_campaigns():
@@ -65,7 +68,14 @@ def start_due_campaigns() -> list[int]:
             start(campaign)
         except InvalidTransition:
             continue  # someone else started (or cancelled) it
-        except Exception:  # an invalid campaign must not block the others
+        except ValidationError as exc:
+            # Broken since it was scheduled (e.g. its segment's rules): back to draft, so
+            # staff see it and the task does not retry it every minute.
+            logger.error("scheduled campaign %s cannot start, back to draft: %s", pk, exc)
+            with contextlib.suppress(InvalidTransition):
+                transition(campaign, CampaignStatus.DRAFT)
+            continue
+        except Exception:  # an unexpected failure must not block the other campaigns
             logger.exception("could not start scheduled campaign %s", pk)
             continue
         started.append(pk)
@@ -98,6 +108,15 @@ def reap_stuck_sends() -> list[int]:
 
     ids = reap_stuck(int(petmail_settings.SEND_LEASE_SECONDS))
     if ids:
+        from .campaigns import maybe_complete
+        from .models import EmailCampaign, EmailSend
+
+        # a campaign whose last open sends were just reaped has nothing left to send
+        affected = EmailSend.objects.filter(pk__in=ids, campaign__isnull=False).values(
+            "campaign_id"
+        )
+        for campaign in EmailCampaign.objects.filter(pk__in=affected):
+            maybe_complete(campaign)
         logger.warning(
             "%d sends were in flight when their worker stopped; marked unknown: %s",
             len(ids),

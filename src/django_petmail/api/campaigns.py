@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from .. import campaigns
 from ..exceptions import InvalidTransition
-from ..models import EmailCampaign
+from ..models import EmailCampaign, NewsletterSubscription
 from ..rendering.sandbox import TemplateError
 
 
@@ -185,11 +185,27 @@ class CampaignViewSet(viewsets.ModelViewSet):
 
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: Any = None) -> Response:
+        """``?variant=A|B`` and ``?subscription=<id>`` (default: the first recipient)."""
         variant = request.query_params.get("variant", "A")
         if variant not in ("A", "B"):
             return Response({"variant": ["Use A or B."]}, status=status.HTTP_400_BAD_REQUEST)
+        subscription = None
+        raw = request.query_params.get("subscription")
+        if raw is not None:
+            subscription = (
+                NewsletterSubscription.objects.select_related("owner").filter(pk=raw).first()
+                if raw.isdigit()
+                else None
+            )
+            if subscription is None:
+                return Response(
+                    {"subscription": [f"No subscription with id {raw!r}."]},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
         try:
-            return Response(campaigns.preview(self.get_object(), variant=variant))
+            return Response(
+                campaigns.preview(self.get_object(), subscription=subscription, variant=variant)
+            )
         except TemplateError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
 

@@ -98,7 +98,11 @@ def compile_content(
         header = getattr(template, "header_image", None)
         header_url = ""
         if header:
-            header_url = get_adapter().get_site_url() + header.url
+            header_url = header.url
+            if not header_url.startswith(("http://", "https://")):
+                header_url = get_adapter().get_site_url() + header_url
+            # the URL becomes template source: template delimiters must stay inert
+            header_url = header_url.replace("{", "%7B").replace("}", "%7D")
         body_html = render_to_string(
             "django_petmail/email/layout.html",
             {
@@ -127,3 +131,25 @@ def compile_content(
         html=check_field(body_html, html=True, field="html_content"),
         text=check_field(text_source, html=False, field="text_content"),
     )
+
+
+def campaign_parts(campaign: Any, variant: str = "A") -> dict[str, Any]:
+    """``compile_content`` arguments for a campaign's variant.
+
+    Variant B uses its own subject and content when given; with its own content, its text
+    part is derived from that content (the campaign's explicit text belongs to A).
+    """
+    use_b = variant == "B"
+    own_b_html = bool(use_b and campaign.ab_html_content_b)
+    html = (
+        campaign.ab_html_content_b
+        if own_b_html
+        else campaign.html_content or getattr(campaign.template, "html_content", "")
+    )
+    return {
+        "subject": campaign.ab_subject_b if use_b and campaign.ab_subject_b else campaign.subject,
+        "html": html,
+        "text": "" if own_b_html else campaign.text_content,
+        "preview_text": campaign.preview_text,
+        "template": campaign.template,
+    }

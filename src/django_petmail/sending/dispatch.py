@@ -19,7 +19,8 @@ from anymail.exceptions import (
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone, translation
 
 from ..adapter import get_adapter
@@ -36,7 +37,7 @@ from ..models import (
     SubscriptionStatus,
 )
 from ..rendering import build_contexts
-from ..rendering.compose import CompiledContent, compile_content
+from ..rendering.compose import CompiledContent, campaign_parts, compile_content
 from ..segments.service import eligible_subscriptions
 from . import ratecap
 from .messages import build_marketing_message
@@ -54,20 +55,8 @@ class CampaignRenderer:
     def content(self, variant: str, language: str) -> CompiledContent:
         key = (variant or "A", language)
         if key not in self._compiled:
-            c = self.campaign
-            use_b = variant == "B"
             with translation.override(language or None):
-                self._compiled[key] = compile_content(
-                    subject=(c.ab_subject_b if use_b and c.ab_subject_b else c.subject),
-                    html=(
-                        c.ab_html_content_b
-                        if use_b and c.ab_html_content_b
-                        else c.html_content or getattr(c.template, "html_content", "")
-                    ),
-                    text=c.text_content,
-                    preview_text=c.preview_text,
-                    template=c.template,
-                )
+                self._compiled[key] = compile_content(**campaign_parts(self.campaign, variant))
         return self._compiled[key]
 
 
@@ -98,9 +87,51 @@ class BatchResult:
     fatal: str = ""
 
 
+#: Amazon SES error codes (from the boto3 error anymail wraps) and what they mean for a send.
+SES_RETRY = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "LimitExceededException",
+    }
+)
+SES_FATAL = frozenset(
+    {
+        "AccountSuspendedException",
+        "SendingPausedException",
+        "MailFromDomainNotVerifiedException",
+        "NotFoundException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+    }
+)
+
+
+def _aws_error(exc: Exception) -> tuple[str, int | None]:
+    """(error code, HTTP status) of the botocore error behind an anymail SES error."""
+    cause = exc.__cause__ or exc.__context__
+    response = getattr(cause, "response", None)
+    if not isinstance(response, dict):
+        return "", None
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code, status if isinstance(status, int) else None
+
+
+def _describe(exc: Exception) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # an exception whose __str__ fails must not break the batch
+        text = repr(exc)
+    return f"{type(exc).__name__}: {text}"[:2000]
+
+
 def _classify(exc: Exception) -> tuple[str, str]:
     """(outcome, reason): outcome is ``bounced``, ``failed``, ``retry`` or ``fatal``."""
-    reason = f"{type(exc).__name__}: {exc}"[:2000]
+    reason = _describe(exc)
     if isinstance(exc, AnymailRecipientsRefused | smtplib.SMTPRecipientsRefused):
         return "bounced", reason
     if isinstance(exc, AnymailInvalidAddress):
@@ -111,6 +142,12 @@ def _classify(exc: Exception) -> tuple[str, str]:
         return "fatal", reason
     if isinstance(exc, AnymailAPIError):
         status = getattr(exc, "status_code", None)
+        code, aws_status = _aws_error(exc)
+        if code in SES_FATAL:
+            return "fatal", reason
+        if code in SES_RETRY:
+            return "retry", reason
+        status = status if status is not None else aws_status
         if status is None or status == 429 or status >= 500:
             return "retry", reason
         return "failed", reason
@@ -146,11 +183,20 @@ def dispatch_batch(
         if send.subscription_id not in eligible:
             outcomes[send.pk] = (SendStatus.SKIPPED, "no longer eligible at send time", "")
     renderer = renderer or CampaignRenderer(campaign)
-    contexts = build_contexts([s.subscription for s in live]) if live else {}
-    connection = get_connection()
     rejected_subscriptions: list[int] = []
+    retry_reasons: list[tuple[int, str]] = []
     try:
+        contexts = build_contexts([s.subscription for s in live]) if live else {}
+        connection = get_connection()
         connection.open()
+    except Exception as exc:  # a host provider or the mail server failed: keep the batch
+        outcome, reason = _classify(exc)
+        result.fatal = "" if outcome == "retry" else reason
+        result.retry.extend(s.pk for s in live)
+        retry_reasons.extend((s.pk, reason) for s in live)
+        _record(campaign, outcomes, result, rejected_subscriptions, retry_reasons, now)
+        return result
+    try:
         for index, send in enumerate(live):
             sub = send.subscription
             assert sub is not None
@@ -182,9 +228,11 @@ def dispatch_batch(
                 if outcome == "fatal":
                     result.fatal = reason
                     result.retry.extend(s.pk for s in live[index:])
+                    retry_reasons.extend((s.pk, reason) for s in live[index:])
                     break
                 if outcome == "retry":
                     result.retry.append(send.pk)
+                    retry_reasons.append((send.pk, reason))
                     continue
                 if outcome == "bounced":
                     rejected_subscriptions.append(sub.pk)
@@ -209,16 +257,16 @@ def dispatch_batch(
             connection.close()
         except Exception:  # closing a broken connection must not hide the batch's outcome
             logger.warning("closing the email connection failed", exc_info=True)
-    _record(campaign, sends, outcomes, result, rejected_subscriptions, now)
+    _record(campaign, outcomes, result, rejected_subscriptions, retry_reasons, now)
     return result
 
 
 def _record(
     campaign: EmailCampaign,
-    sends: list[EmailSend],
     outcomes: dict[int, tuple[str, str, str]],
     result: BatchResult,
     rejected_subscriptions: list[int],
+    retry_reasons: list[tuple[int, str]],
     now: Any,
 ) -> None:
     """Write the batch's outcome: one UPDATE per outcome, per-row values (ESP ids, error
@@ -244,23 +292,24 @@ def _record(
         SendStatus.SENT: {"sent_at": now},
         SendStatus.BOUNCED: {"bounced_at": now, "bounce_type": "rejected"},
     }
+    counts: dict[str, int] = {}
     with transaction.atomic():
         for status, ids in by_status.items():
-            EmailSend.objects.filter(pk__in=ids, status=SendStatus.SENDING).update(
+            # rows reaped meanwhile (now "unknown") are not counted
+            counts[status] = EmailSend.objects.filter(pk__in=ids, status=SendStatus.SENDING).update(
                 status=status,
                 attempts=F("attempts") + 1,
                 updated_at=now,
                 **extra.get(status, {}),
             )
         update_from_pairs(EmailSend, "esp_message_id", esp_ids)
-        update_from_pairs(EmailSend, "error_message", reasons)
+        update_from_pairs(EmailSend, "error_message", reasons + retry_reasons)
         EmailEvent.objects.bulk_create(events, batch_size=500)
         if rejected_subscriptions:
             NewsletterSubscription.objects.filter(
                 pk__in=rejected_subscriptions, status=SubscriptionStatus.ACTIVE
             ).update(status=SubscriptionStatus.BOUNCED, updated_at=now)
         gave_up = _retry_or_fail(result.retry, result.fatal) if result.retry else 0
-        counts = {status: len(ids) for status, ids in by_status.items()}
         EmailCampaign.objects.filter(pk=campaign.pk).update(
             sent_count=F("sent_count") + counts.get(SendStatus.SENT, 0),
             failed_count=F("failed_count") + counts.get(SendStatus.FAILED, 0) + gave_up,
@@ -285,7 +334,9 @@ def _retry_or_fail(send_ids: list[int], fatal: str) -> int:
             status=SendStatus.FAILED,
             attempts=F("attempts") + 1,
             updated_at=now,
-            error_message=f"gave up after {limit} attempts",
+            error_message=Concat(
+                Value(f"gave up after {limit} attempts; last: "), F("error_message")
+            ),
         )
     retrying.update(
         status=SendStatus.PENDING,

@@ -30,6 +30,7 @@ from django.utils import timezone
 from ..conf import petmail_settings
 from ..db import insert_from_select
 from ..models import (
+    CampaignStatus,
     EmailCampaign,
     EmailSend,
     Frequency,
@@ -39,6 +40,8 @@ from ..models import (
 from ..segments.lookups import JSONListContains
 from ..segments.service import eligible_subscriptions, segment_members
 
+#: Sends of other campaigns that are about to go out, which also count against the cap.
+QUEUED_STATES = (SendStatus.PENDING, SendStatus.HELD)
 #: Sends that count against a subscriber's frequency cap.
 DELIVERED_STATES = (
     SendStatus.SENDING,
@@ -59,12 +62,16 @@ def audience(campaign: EmailCampaign) -> QuerySet[NewsletterSubscription]:
         base = base.exclude(frequency=Frequency.IMPORTANT_ONLY)
         now = timezone.now()
         for frequency, (cap, days) in dict(petmail_settings.FREQUENCY_CAPS).items():
+            # sent within the window, or queued by another campaign that is going out now
+            # (two campaigns started back to back must not both reach a weekly subscriber)
+            counted = Q(status__in=DELIVERED_STATES, sent_at__gte=now - timedelta(days=int(days)))
+            counted |= Q(
+                status__in=QUEUED_STATES,
+                campaign__status__in=[CampaignStatus.SENDING, CampaignStatus.PAUSED],
+            )
             recent = (
                 EmailSend.objects.filter(
-                    subscription=OuterRef("pk"),
-                    campaign__isnull=False,
-                    status__in=DELIVERED_STATES,
-                    sent_at__gte=now - timedelta(days=int(days)),
+                    counted, subscription=OuterRef("pk"), campaign__isnull=False
                 )
                 .exclude(campaign=campaign)
                 .order_by()
