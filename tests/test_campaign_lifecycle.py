@@ -371,7 +371,9 @@ def test_a_broken_due_campaign_does_not_block_the_others(subs):
 
     assert start_due_campaigns() == [fine.pk]
 
-    assert EmailCampaign.objects.get(pk=broken.pk).status == CampaignStatus.SCHEDULED
+    assert (
+        EmailCampaign.objects.get(pk=broken.pk).status == CampaignStatus.DRAFT
+    )  # returned to staff, not retried
     assert not EmailSend.objects.filter(campaign=broken).exists()
     assert EmailCampaign.objects.get(pk=fine.pk).status == CampaignStatus.SENT
 

@@ -129,7 +129,7 @@ def test_start_due_campaigns_skips_invalid_ones():
     )
     EmailCampaign.objects.filter(pk=broken.pk).update(scheduled_at=timezone.now())
     assert tasks.start_due_campaigns() == []
-    assert EmailCampaign.objects.get(pk=broken.pk).status == CampaignStatus.SCHEDULED
+    assert EmailCampaign.objects.get(pk=broken.pk).status == CampaignStatus.DRAFT
 
 
 def test_pick_ab_winners_with_nothing_to_decide():

@@ -27,6 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BROKER = "redis://127.0.0.1:6379/15"
 
 
+def _drop_connections() -> None:
+    """Forget pooled broker connections so the next publish uses the current broker URL."""
+    celery_app.close()
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def worker(tmp_path):
     redis.Redis.from_url(BROKER).flushdb()
@@ -61,11 +67,13 @@ def worker(tmp_path):
         text=True,
     )
     previous = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
+    _drop_connections()  # an earlier test may have published to the in-memory broker
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = BROKER
     try:
         yield tmp_path
     finally:
+        _drop_connections()
         celery_app.conf.task_always_eager, celery_app.conf.broker_url = previous
         process.terminate()
         try:
