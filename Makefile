@@ -30,6 +30,11 @@ $(STAMPS)/dev: $(STAMPS)/venv pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@ $(STAMPS)/example
 
+# The benchmarks' peers (django-newsletter, django-post-office) on top of dev; not for `make test`.
+$(STAMPS)/bench: $(STAMPS)/venv pyproject.toml
+	$(PY) -m pip install --quiet -e ".[bench]"
+	touch $@ $(STAMPS)/dev $(STAMPS)/example
+
 # Browser tests drive Debian's Chromium through Playwright (no browser download).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser-deps:
@@ -84,5 +89,5 @@ clean:
 	rm -rf $(VENV) .tox .coverage .coverage.* .site example_project/db.sqlite3
 
 ## bench: scenarios beside their floor and peers on PostgreSQL (not part of `make test`)
-bench: $(STAMPS)/dev services
+bench: $(STAMPS)/bench services
 	$(PY) bench/run.py $(BENCH_ARGS)

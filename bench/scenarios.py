@@ -1,13 +1,16 @@
-"""Benchmark scenarios. Each returns rows for the table: ours beside the floor (and peer)."""
+"""Benchmark scenarios. Each returns rows for the table: ours beside the floor (and peers)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
-from bench.run import Measure, Row, measure
+from bench.backends import MimeBackend
+from bench.run import Measure, Peer, Row, measure
 
 DESIGN_RULES = {
     "operator": "AND",
@@ -153,7 +156,9 @@ HTML = (
 
 def render_send(info: dict[str, Any]) -> list[Row]:
     """Render + build + hand off RENDER_N messages (full dispatch: claims, ledger, rendering,
-    headers, MIME) against a raw loop that only renders three strings and builds MIME."""
+    headers, MIME) against a raw loop that only renders three strings and builds MIME, and
+    beside two peers sending the same messages to the same addresses through the same
+    MimeBackend: django-newsletter and django-post-office."""
     from email.utils import make_msgid
 
     import jinja2
@@ -223,7 +228,8 @@ def render_send(info: dict[str, Any]) -> list[Row]:
 
     sender = get_adapter().get_from_email()
 
-    def floor() -> int:
+    def floor() -> tuple[int, int, int]:
+        size = 0
         for address, context in zip(emails, contexts, strict=True):
             message = EmailMultiAlternatives(
                 subject_t.render(context),
@@ -237,22 +243,185 @@ def render_send(info: dict[str, Any]) -> list[Row]:
                 },
             )
             message.attach_alternative(html_t.render(context), "text/html")
-            message.message().as_bytes()
-        return len(emails)
+            size += len(message.message().as_bytes())
+        # The floor builds the MIME bytes itself: (sent, built, bytes) like _counting's.
+        return len(emails), len(emails), size
 
-    mine = _timed_runs(reset, ours)
+    mine = _timed_runs(reset, _counting(ours))
     base = measure(floor)
-    assert mine.result == base.result == len(emails), (mine.result, base.result)
-    ours_rate = mine.result / mine.seconds
-    floor_rate = base.result / base.seconds
+    newsletter = _newsletter_peer(emails, contexts, subject_t, html_t)
+    post_office = _post_office_peer(
+        emails, contexts, sender, campaign.subject, content.text.source, content.html.source
+    )
+    sizes = []
+    for name, (sent, built, size) in [
+        ("ours", mine.result),
+        ("floor", base.result),
+        ("django-newsletter", newsletter.result),
+        ("django-post-office", post_office.result),
+    ]:
+        # What each reports as sent and what the backend built: every recipient, once.
+        assert sent == built == len(emails), (name, sent, built, len(emails))
+        sizes.append(f"{name} {size / built:,.0f}")
+    print(f"render: {len(emails):,} messages each; bytes per message: {', '.join(sizes)}")
+    ours_rate = len(emails) / mine.seconds
+    floor_rate = len(emails) / base.seconds
     row = Row(
         f"render+send {len(emails):,} msgs ({ours_rate:,.0f}/s vs {floor_rate:,.0f}/s)",
         mine,
         base,
         "≥0.5× rate",
+        peers=[
+            Peer(
+                f"django-newsletter ({len(emails) / newsletter.seconds:,.0f}/s)", newsletter, "≥3×"
+            ),
+            Peer(
+                f"django-post-office ({len(emails) / post_office.seconds:,.0f}/s)",
+                post_office,
+                "≥1.5×",
+            ),
+        ],
     )
     EmailSend.objects.filter(campaign=campaign).delete()
     return [row]
+
+
+def _counting(fn: Callable[[], int]) -> Callable[[], tuple[int, int, int]]:
+    """``fn`` returning (its own count of messages sent, the messages and bytes MimeBackend
+    built meanwhile)."""
+
+    def run() -> tuple[int, int, int]:
+        messages, size = MimeBackend.built_messages, MimeBackend.built_bytes
+        sent = fn()
+        return sent, MimeBackend.built_messages - messages, MimeBackend.built_bytes - size
+
+    return run
+
+
+def _visible_text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+NEWSLETTER_SLUG = "bench-render"  # its templates: bench/templates/newsletter/message/<slug>/
+# The campaign's body after the greeting, CSS inlined as petmail inlines it: django-newsletter
+# cannot personalize an Article (the greeting with the subscriber's name is in its template),
+# and every pet of the bench data is called Luna.
+NEWSLETTER_ARTICLE = (
+    '<p style="color: #333;">Consejos de otoño para Luna y la familia.</p>\n\n'
+    '<p style="color: #333;">Con el otoño llegan las hojas y algún susto: revisa las '
+    "almohadillas, las vacunas y el abrigo.</p>\n\n"
+    '<p style="color: #333;"><a href="https://huellas.example/otono">Leer más</a></p>'
+)
+
+
+def _newsletter_peer(
+    emails: list[str], contexts: list[dict[str, str]], subject_t: Any, html_t: Any
+) -> Measure:
+    """django-newsletter sending the same newsletter to the same addresses: a Newsletter, one
+    Subscription per address (bulk-created, untimed), a Message with one Article, a Submission
+    of it to all of them; timed: ``submission.submit()``, which renders its three message
+    templates per subscriber and sends each message on the default email backend."""
+    from django.conf import settings
+    from django.contrib.sites.models import Site
+    from newsletter.models import Article, Message, Newsletter, Submission, Subscription
+
+    Site.objects.filter(pk=settings.SITE_ID).update(domain="huellas.example", name="Huellas")
+    Site.objects.clear_cache()
+    Newsletter.objects.filter(slug=NEWSLETTER_SLUG).delete()
+    newsletter = Newsletter.objects.create(
+        title="Huellas",
+        slug=NEWSLETTER_SLUG,
+        email="hola@huellas.example",
+        sender="Clínica Veterinaria Huellas",
+    )
+    now = timezone.now()
+    Subscription.objects.bulk_create(
+        Subscription(
+            newsletter=newsletter,
+            email_field=address,
+            name_field=context["first_name"],
+            subscribed=True,
+            subscribe_date=now,
+        )
+        for address, context in zip(emails, contexts, strict=True)
+    )
+    message = Message.objects.create(title="Consejos de otoño", slug="otono", newsletter=newsletter)
+    Article.objects.create(post=message, title="Consejos de otoño", text=NEWSLETTER_ARTICLE)
+    submission = Submission.from_message(message)
+
+    # Same content: the first subscriber's message reads as the floor's does.
+    first = submission.get_message(submission.get_subscriptions()[0])
+    html = next(content for content, mimetype in first.alternatives if mimetype == "text/html")
+    assert first.subject == subject_t.render(contexts[0]), first.subject
+    assert _visible_text(html) == _visible_text(html_t.render(contexts[0])), html
+
+    recipients = len(submission.get_subscriptions())
+
+    def submit() -> int:
+        submission.sent = False
+        submission.submit()
+        return recipients if submission.sent else 0
+
+    try:
+        return measure(_counting(submit))
+    finally:
+        newsletter.delete()
+
+
+def _post_office_peer(
+    emails: list[str],
+    contexts: list[dict[str, str]],
+    sender: str,
+    subject: str,
+    text: str,
+    html: str,
+) -> Measure:
+    """django-post-office queueing and sending the same messages: an EmailTemplate with the
+    floor's three templates (untimed); timed: ``mail.send_many()`` of one email per recipient
+    with its context and unsubscribe headers (post-office renders the template per email and
+    bulk-inserts them), then ``mail.send_queued()`` batch after batch, in this one process,
+    until the queue is empty."""
+    from post_office import mail
+    from post_office.models import Email, EmailTemplate
+
+    Email.objects.all().delete()
+    EmailTemplate.objects.filter(name="bench-render").delete()
+    template = EmailTemplate.objects.create(
+        name="bench-render", subject=subject, content=text, html_content=html
+    )
+
+    def clear() -> None:
+        Email.objects.all().delete()
+
+    def queue_and_send() -> int:
+        mail.send_many(
+            [
+                {
+                    "recipients": [address],
+                    "sender": sender,
+                    "template": template,
+                    "context": context,
+                    "headers": {
+                        "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+                        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                    },
+                }
+                for address, context in zip(emails, contexts, strict=True)
+            ]
+        )
+        total = 0
+        while True:
+            sent, failed, requeued = mail.send_queued(processes=1)
+            assert not failed and not requeued, (failed, requeued)
+            if not sent:
+                return total
+            total += sent
+
+    try:
+        return _timed_runs(clear, _counting(queue_and_send))
+    finally:
+        clear()
+        template.delete()
 
 
 ALL = [segmentation, fanout, render_send]
