@@ -85,26 +85,6 @@ ON CONFLICT DO NOTHING
 """
 
 
-def _timed_runs(setup: Any, run: Any, repeat: int = 3) -> Measure:
-    """Like measure(), with an untimed setup before every run."""
-    import statistics
-    import time
-    import tracemalloc
-
-    setup()
-    run()
-    times, peak, result = [], 0, None
-    for _ in range(repeat):
-        setup()
-        tracemalloc.start()
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-        peak = max(peak, tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
-    return Measure(statistics.median(times), peak, result)
-
-
 def fanout(info: dict[str, Any]) -> list[Row]:
     """Fan-out of every eligible subscriber (an important campaign: no caps apply)."""
     from django_petmail.models import EmailCampaign, EmailSend
@@ -130,7 +110,7 @@ def fanout(info: dict[str, Any]) -> list[Row]:
             cur.execute(FANOUT_FLOOR_SQL, {"campaign": campaign.pk})
             return int(cur.rowcount)
 
-    mine, base = _timed_runs(clear, ours), _timed_runs(clear, floor)
+    mine, base = measure(ours, setup=clear), measure(floor, setup=clear)
     assert mine.result == base.result, (mine.result, base.result)
     clear()
     EmailSend.objects.filter(campaign=campaign).delete()
@@ -247,7 +227,7 @@ def render_send(info: dict[str, Any]) -> list[Row]:
         # The floor builds the MIME bytes itself: (sent, built, bytes) like _counting's.
         return len(emails), len(emails), size
 
-    mine = _timed_runs(reset, _counting(ours))
+    mine = measure(_counting(ours), setup=reset)
     base = measure(floor)
     newsletter = _newsletter_peer(emails, contexts, subject_t, html_t)
     post_office = _post_office_peer(
@@ -418,7 +398,7 @@ def _post_office_peer(
             total += sent
 
     try:
-        return _timed_runs(clear, _counting(queue_and_send))
+        return measure(_counting(queue_and_send), setup=clear)
     finally:
         clear()
         template.delete()

@@ -314,7 +314,6 @@ def preview(
     content = compiled(campaign, variant)
     context = sample_context(campaign, subscription, live_links=live_links)
     missing: set[str] = set()
-    context["preview_text"] = content.preview.render(context, missing)
     rendered = content.render(context, missing)
     return {
         "subject": rendered.subject,

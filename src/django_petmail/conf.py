@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "SEGMENT_MAX_DEPTH": 5,
     "SEGMENT_MAX_IN_VALUES": 1000,
     # Sending
-    "BATCH_SIZE": 100,
+    "BATCH_SIZE": 500,
     "SEND_CONCURRENCY": 2,
     "SEND_TIME_BUDGET": 30,
     "RATE_LIMIT_PER_SECOND": 0,

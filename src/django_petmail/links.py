@@ -13,7 +13,7 @@ from django.core.signals import setting_changed
 from django.urls import reverse
 
 from .adapter import get_adapter
-from .tokens import Purpose, make_token
+from .tokens import Purpose, address_digest, make_token
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -41,6 +41,24 @@ setting_changed.connect(_clear, dispatch_uid="django_petmail.links.clear")
 def _absolute(name: str, token: str, request: HttpRequest | None = None) -> str:
     before, after = _pattern(name)
     return f"{get_adapter().get_site_url(request)}{before}{token}{after}"
+
+
+def message_links(
+    subscription: NewsletterSubscription, send_id: int | None = None, *, site_url: str | None = None
+) -> dict[str, str]:
+    """The three links every marketing message carries, signing the address digest once."""
+    site = site_url or get_adapter().get_site_url()
+    digest = address_digest(subscription.email)
+
+    def link(name: str, purpose: str) -> str:
+        before, after = _pattern(name)
+        return f"{site}{before}{make_token(purpose, subscription, send_id, digest=digest)}{after}"
+
+    return {
+        "unsubscribe_url": link("unsubscribe", Purpose.UNSUBSCRIBE),
+        "preferences_url": link("preferences", Purpose.PREFERENCES),
+        "view_online_url": link("view_online", Purpose.VIEW) if send_id else "",
+    }
 
 
 def confirm_url(subscription: NewsletterSubscription, request: HttpRequest | None = None) -> str:

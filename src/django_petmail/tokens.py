@@ -80,9 +80,17 @@ def _digest_matches(email: str, digest: str) -> bool:
 
 
 def make_token(
-    purpose: str, subscription: NewsletterSubscription, send_id: int | None = None
+    purpose: str,
+    subscription: NewsletterSubscription,
+    send_id: int | None = None,
+    *,
+    digest: str | None = None,
 ) -> str:
-    payload: dict[str, Any] = {"s": subscription.pk, "a": address_digest(subscription.email)}
+    """``digest``: ``address_digest(subscription.email)`` when the caller already has it."""
+    payload: dict[str, Any] = {
+        "s": subscription.pk,
+        "a": digest or address_digest(subscription.email),
+    }
     if send_id is not None:
         payload["m"] = send_id
     return _signer(purpose).sign_object(payload)

@@ -51,9 +51,13 @@ class CompiledContent:
         )
 
     def render(self, context: dict[str, Any], missing: set[str] | None = None) -> RenderedContent:
+        """All four parts; the rendered preview text is available to the others (the layout
+        hides it at the top of the HTML) as ``preview_text``."""
+        preview = self.preview.render(context, missing)
+        context = {**context, "preview_text": preview}
         return RenderedContent(
             subject=" ".join(self.subject.render(context, missing).split()),
-            preview=self.preview.render(context, missing),
+            preview=preview,
             html=self.html.render(context, missing),
             text=self.text.render(context, missing),
         )

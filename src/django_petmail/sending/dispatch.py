@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from ..adapter import get_adapter
 from ..conf import petmail_settings
 from ..db import update_from_pairs
-from ..links import preferences_url, unsubscribe_url, view_online_url
+from ..links import message_links
 from ..models import (
     EmailCampaign,
     EmailEvent,
@@ -61,20 +61,22 @@ class CampaignRenderer:
 
 
 def recipient_context(
-    subscription: NewsletterSubscription, send_id: int | None, base: dict[str, Any]
+    subscription: NewsletterSubscription,
+    send_id: int | None,
+    base: dict[str, Any],
+    *,
+    site_url: str | None = None,
 ) -> dict[str, Any]:
-    context = dict(base)
-    context.update(
-        {
-            "language": subscription.language or petmail_settings.DEFAULT_LANGUAGE,
-            "unsubscribe_url": unsubscribe_url(subscription, send_id),
-            "preferences_url": preferences_url(subscription, send_id),
-            "view_online_url": view_online_url(subscription, send_id) if send_id else "",
-            "site_url": get_adapter().get_site_url(),
-            "postal_address": petmail_settings.POSTAL_ADDRESS,
-        }
-    )
-    return context
+    """The adapter/provider values plus language, links and footer data for one message.
+    Pass ``site_url`` when building many (it is read from settings otherwise)."""
+    site_url = site_url or get_adapter().get_site_url()
+    return {
+        **base,
+        **message_links(subscription, send_id, site_url=site_url),
+        "language": subscription.language or petmail_settings.DEFAULT_LANGUAGE,
+        "site_url": site_url,
+        "postal_address": petmail_settings.POSTAL_ADDRESS,
+    }
 
 
 @dataclass
@@ -183,6 +185,7 @@ def dispatch_batch(
         if send.subscription_id not in eligible:
             outcomes[send.pk] = (SendStatus.SKIPPED, "no longer eligible at send time", "")
     renderer = renderer or CampaignRenderer(campaign)
+    site_url = get_adapter().get_site_url()
     rejected_subscriptions: list[int] = []
     retry_reasons: list[tuple[int, str]] = []
     try:
@@ -203,9 +206,9 @@ def dispatch_batch(
             try:
                 ratecap.acquire()
                 content = renderer.content(send.ab_variant, sub.language)
-                context = recipient_context(sub, send.pk, contexts.get(sub.pk, {}))
-                preview = content.preview.render(context)
-                context["preview_text"] = preview
+                context = recipient_context(
+                    sub, send.pk, contexts.get(sub.pk, {}), site_url=site_url
+                )
                 with translation.override(sub.language or None):
                     rendered = content.render(context)
                 message = build_marketing_message(

@@ -34,9 +34,8 @@ def view_online_view(request: HttpRequest, token: str) -> HttpResponse:
     )
     try:
         content = CampaignRenderer(send.campaign).content(send.ab_variant, subscription.language)
-        context["preview_text"] = content.preview.render(context)
         with translation.override(subscription.language or None):
-            html = content.html.render(context)
+            html = content.render(context).html
     except TemplateError:
         return invalid_link(request, status=404)
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
