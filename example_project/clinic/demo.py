@@ -148,7 +148,7 @@ def ab_campaign_step(command: Any, options: dict[str, Any]) -> list[str]:
     """An A/B subject test to the segment, over real SMTP, with an automatic winner.
 
     The demo has no ESP sending open events back, so opens of the test cohort are
-    simulated (35 % for A, 20 % for B, chosen deterministically) and labelled as such.
+    simulated (about 60 % for A, 20 % for B, chosen deterministically) and labelled as such.
     """
     from django.db.models import F
     from django.test import override_settings
@@ -188,7 +188,7 @@ def ab_campaign_step(command: Any, options: dict[str, Any]) -> list[str]:
             f"rest held={recipients - a - b}"
         )
         now = timezone.now()
-        for variant, share in (("A", 35), ("B", 20)):
+        for variant, share in (("A", 60), ("B", 20)):
             opened = (
                 cohort.filter(ab_variant=variant)
                 .annotate(bucket=F("pk") % 100)
