@@ -463,3 +463,21 @@ def test_insert_from_select_without_ignore_conflicts_raises_on_duplicates():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_from_select(SegmentMembership, fields, rows)
     assert segment.memberships.count() == 2
+
+
+@pytest.mark.django_db
+def test_update_from_pairs_without_update_from_support(monkeypatch):
+    """The fallback for SQLite < 3.33 writes the same values."""
+    from django_petmail import db
+    from django_petmail.models import NewsletterSubscription
+
+    subs = [SubscriptionFactory(first_name="x") for _ in range(3)]
+    monkeypatch.setattr(db, "_has_update_from", lambda connection: False)
+    db.update_from_pairs(
+        NewsletterSubscription, "first_name", [(s.pk, f"N{i}") for i, s in enumerate(subs)]
+    )
+    assert sorted(NewsletterSubscription.objects.values_list("first_name", flat=True)) == [
+        "N0",
+        "N1",
+        "N2",
+    ]

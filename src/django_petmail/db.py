@@ -50,34 +50,45 @@ def insert_from_select(
         return int(cursor.rowcount)
 
 
+def _has_update_from(connection: Any) -> bool:
+    if connection.vendor != "sqlite":
+        return True
+    import sqlite3
+
+    return sqlite3.sqlite_version_info >= (3, 33)
+
+
 def update_from_pairs(
     model: type[Model], column_field: str, pairs: list[tuple[int, Any]], *, chunk: int = 500
-) -> int:
+) -> None:
     """Set ``column_field`` per row from ``(pk, value)`` pairs in one statement per chunk.
 
-    ``WITH v(id, value) AS (VALUES …) UPDATE … SET col = (SELECT value FROM v WHERE …)``
-    runs on PostgreSQL and SQLite alike and costs a fraction of ``bulk_update``'s
-    ``CASE WHEN`` per row, which matters once per batch of sends.
+    ``UPDATE … SET col = v.column2 FROM (VALUES …) AS v WHERE pk = v.column1`` (PostgreSQL,
+    and SQLite ≥ 3.33, both name VALUES columns ``column1``…) is a join the database hashes,
+    a fraction of ``bulk_update``'s ``CASE WHEN`` per row; it runs once per batch of sends.
     """
     if not pairs:
-        return 0
+        return
     alias = router.db_for_write(model)
     connection = connections[alias]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     column = quote(_column(model, column_field))
     pk = quote(_column(model, model._meta.pk.name))
-    updated = 0
     with connection.cursor() as cursor:
         for start in range(0, len(pairs), chunk):
             part = pairs[start : start + chunk]
             values = ", ".join(["(%s, %s)"] * len(part))
             params: list[Any] = [item for pair in part for item in pair]
-            cursor.execute(
-                f"WITH v(id, value) AS (VALUES {values}) "
-                f"UPDATE {table} SET {column} = (SELECT v.value FROM v WHERE v.id = {table}.{pk}) "
-                f"WHERE {pk} IN (SELECT id FROM v)",
-                params,
-            )
-            updated += int(cursor.rowcount)
-    return updated
+            if _has_update_from(connection):
+                sql = (
+                    f"UPDATE {table} SET {column} = v.column2 FROM (VALUES {values}) AS v "
+                    f"WHERE {table}.{pk} = v.column1"
+                )
+            else:  # SQLite before 3.33: a correlated subquery, slower but equivalent
+                sql = (
+                    f"WITH v(id, value) AS (VALUES {values}) UPDATE {table} SET {column} = "
+                    f"(SELECT v.value FROM v WHERE v.id = {table}.{pk}) "
+                    f"WHERE {pk} IN (SELECT id FROM v)"
+                )
+            cursor.execute(sql, params)

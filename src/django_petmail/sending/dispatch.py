@@ -186,6 +186,8 @@ def dispatch_batch(
             outcomes[send.pk] = (SendStatus.SKIPPED, "no longer eligible at send time", "")
     renderer = renderer or CampaignRenderer(campaign)
     site_url = get_adapter().get_site_url()
+    sender = campaign.from_email or get_adapter().get_from_email()
+    msgid_domain = sender.rpartition("@")[2].strip("> ") or None
     rejected_subscriptions: list[int] = []
     retry_reasons: list[tuple[int, str]] = []
     try:
@@ -223,8 +225,7 @@ def dispatch_batch(
                     connection=connection,
                     unsubscribe_link=context["unsubscribe_url"],
                 )
-                domain = get_adapter().get_from_email().rpartition("@")[2].strip("> ")
-                message.extra_headers.setdefault("Message-ID", make_msgid(domain=domain or None))
+                message.extra_headers.setdefault("Message-ID", make_msgid(domain=msgid_domain))
                 message.send()
             except Exception as exc:
                 outcome, reason = _classify(exc)
