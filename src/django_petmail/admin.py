@@ -431,7 +431,11 @@ class EmailCampaignAdmin(admin.ModelAdmin):
             shown["html"],
         )
 
-    def _move(self, request: HttpRequest, queryset: QuerySet[Any], verb: str) -> None:
+    def _move(
+        self, request: HttpRequest, queryset: QuerySet[Any], verb: str, **kwargs: Any
+    ) -> None:
+        """Apply a lifecycle function of ``campaigns`` to each campaign; refusals become
+        error messages, never a server error."""
         from django.core.exceptions import ValidationError
 
         from . import campaigns
@@ -439,11 +443,12 @@ class EmailCampaignAdmin(admin.ModelAdmin):
 
         for campaign in queryset:
             try:
-                getattr(campaigns, verb)(campaign)
+                getattr(campaigns, verb)(campaign, **kwargs)
             except (InvalidTransition, ValidationError) as exc:
                 self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
             else:
-                self.message_user(request, f"{campaign}: {campaign.get_status_display()}")
+                done = kwargs.get("winner") or campaign.get_status_display()
+                self.message_user(request, f"{campaign}: {done}")
 
     @admin.action(description=_("Enviar ahora"))
     def start_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
@@ -461,25 +466,13 @@ class EmailCampaignAdmin(admin.ModelAdmin):
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._move(request, queryset, "cancel")
 
-    def _winner(self, request: HttpRequest, queryset: QuerySet[Any], winner: str) -> None:
-        from .campaigns import set_winner
-        from .exceptions import InvalidTransition
-
-        for campaign in queryset:
-            try:
-                set_winner(campaign, winner)
-            except InvalidTransition as exc:
-                self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"{campaign}: {winner}")
-
     @admin.action(description=_("A/B: elegir la variante A como ganadora"))
     def winner_a(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._winner(request, queryset, "A")
+        self._move(request, queryset, "set_winner", winner="A")
 
     @admin.action(description=_("A/B: elegir la variante B como ganadora"))
     def winner_b(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._winner(request, queryset, "B")
+        self._move(request, queryset, "set_winner", winner="B")
 
     @admin.display(description=_("Apertura %"))
     def open_rate_display(self, obj: EmailCampaign) -> str:

@@ -110,19 +110,12 @@ class SequenceStep(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from ..rendering.sandbox import TemplateError, compile_template
+        from ..rendering.sandbox import template_field_errors
 
-        errors: dict[str, list[str]] = {}
-        for name, html in (
-            ("subject", False),
-            ("preview_text", False),
-            ("html_content", True),
-            ("text_content", False),
-        ):
-            try:
-                compile_template(getattr(self, name) or "", html=html)
-            except TemplateError as exc:
-                errors[name] = [str(exc)]
+        errors = template_field_errors(
+            self,
+            {"subject": False, "preview_text": False, "html_content": True, "text_content": False},
+        )
         if errors:
             raise ValidationError(errors)
 

@@ -65,19 +65,17 @@ class EmailTemplate(models.Model):
         """Every part must compile in the sandboxed engine (no include, calls, or '_')."""
         from django.core.exceptions import ValidationError
 
-        from ..rendering.sandbox import TemplateError, compile_template
+        from ..rendering.sandbox import template_field_errors
 
-        errors: dict[str, list[str]] = {}
-        for name, html in (
-            ("subject", False),
-            ("preview_text", False),
-            ("html_content", True),
-            ("text_content", False),
-            ("footer_html", True),
-        ):
-            try:
-                compile_template(getattr(self, name) or "", html=html)
-            except TemplateError as exc:
-                errors[name] = [str(exc)]
+        errors = template_field_errors(
+            self,
+            {
+                "subject": False,
+                "preview_text": False,
+                "html_content": True,
+                "text_content": False,
+                "footer_html": True,
+            },
+        )
         if errors:
             raise ValidationError(errors)

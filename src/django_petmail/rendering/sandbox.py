@@ -206,3 +206,15 @@ def _check(ast: nodes.Template, env: _Environment) -> None:
 
 
 __all__ = ["CompiledTemplate", "TemplateError", "compile_template"]
+
+
+def template_field_errors(obj: Any, fields: dict[str, bool]) -> dict[str, list[str]]:
+    """``{field: [message]}`` for each of ``obj``'s template fields (name → is HTML) that
+    the sandbox refuses; model ``clean()`` methods raise these as a ``ValidationError``."""
+    errors: dict[str, list[str]] = {}
+    for name, html in fields.items():
+        try:
+            compile_template(getattr(obj, name) or "", html=html)
+        except TemplateError as exc:
+            errors[name] = [str(exc)]
+    return errors
