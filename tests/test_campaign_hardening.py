@@ -199,3 +199,32 @@ def test_admin_locks_the_content_of_a_sending_campaign(admin_client, subs):
     admin_client.post(url, {"name": campaign.name, "subject": "Changed"})
     campaign.refresh_from_db()
     assert campaign.subject == "Original"
+
+
+def test_a_campaign_whose_tasks_were_lost_is_resumed(subs):
+    from django_petmail.tasks import resume_stalled_campaigns
+
+    campaign = CampaignFactory()
+    campaigns.start(campaign, enqueue=False)  # as if the queued tasks never ran
+    assert resume_stalled_campaigns() == []  # recent activity: maybe just slow
+    EmailSend.objects.filter(campaign=campaign).update(
+        updated_at=timezone.now() - timedelta(hours=1)
+    )
+    assert resume_stalled_campaigns() == [campaign.pk]
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT  # eager tasks drained it
+    assert len(mail.outbox) == 3
+    assert resume_stalled_campaigns() == []
+
+
+def test_paused_campaigns_are_not_resumed(subs):
+    from django_petmail.tasks import resume_stalled_campaigns
+
+    campaign = CampaignFactory()
+    campaigns.start(campaign, enqueue=False)
+    campaigns.pause(campaign)
+    EmailSend.objects.filter(campaign=campaign).update(
+        updated_at=timezone.now() - timedelta(hours=1)
+    )
+    assert resume_stalled_campaigns() == []
+    assert mail.outbox == []

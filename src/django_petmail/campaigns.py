@@ -372,3 +372,25 @@ def set_winner(campaign: EmailCampaign, winner: str, *, enqueue: bool = True) ->
     if enqueue and campaign.status == CampaignStatus.SENDING:
         enqueue_sending(campaign)
     return released
+
+
+def stalled_campaigns(quiet_seconds: int, now: datetime | None = None) -> list[int]:
+    """Sending campaigns with pending sends but no send touched for ``quiet_seconds``.
+
+    Their batch tasks were lost — a broker restart, a worker killed before re-queueing, or
+    workers queued before the transaction that started the campaign committed. Found in
+    one query; :func:`django_petmail.tasks.resume_stalled_campaigns` queues them again.
+    """
+    from django.db.models import Exists, OuterRef
+
+    now = now or timezone.now()
+    recent = EmailSend.objects.filter(
+        campaign=OuterRef("pk"), updated_at__gte=now - timedelta(seconds=quiet_seconds)
+    )
+    waiting = EmailSend.objects.filter(campaign=OuterRef("pk"), status=SendStatus.PENDING)
+    return list(
+        EmailCampaign.objects.filter(status=CampaignStatus.SENDING)
+        .filter(Exists(waiting))
+        .exclude(Exists(recent))
+        .values_list("pk", flat=True)
+    )

@@ -123,3 +123,18 @@ def reap_stuck_sends() -> list[int]:
             ids[:50],
         )
     return ids
+
+
+@shared_task(name="django_petmail.tasks.resume_stalled_campaigns", ignore_result=True)
+def resume_stalled_campaigns() -> list[int]:
+    """Queue batch workers again for sending campaigns whose pending sends nobody is
+    working on (lost tasks); harmless when they are only slow, since claims are exclusive."""
+    from .campaigns import enqueue_sending, stalled_campaigns
+    from .conf import petmail_settings
+    from .models import EmailCampaign
+
+    ids = stalled_campaigns(int(petmail_settings.SEND_LEASE_SECONDS))
+    for campaign in EmailCampaign.objects.filter(pk__in=ids):
+        logger.warning("campaign %s had pending sends and no activity; re-queued", campaign.pk)
+        enqueue_sending(campaign)
+    return ids

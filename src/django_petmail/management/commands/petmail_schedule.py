@@ -12,6 +12,7 @@ SCHEDULE: dict[str, tuple[str, int]] = {
     "django_petmail.tasks.start_due_campaigns": ("Start scheduled campaigns", 1),
     "django_petmail.tasks.pick_ab_winners": ("Pick A/B test winners", 5),
     "django_petmail.tasks.reap_stuck_sends": ("Report sends stuck in flight", 10),
+    "django_petmail.tasks.resume_stalled_campaigns": ("Re-queue stalled campaigns", 5),
 }
 
 
