@@ -241,3 +241,25 @@ def test_errors_while_rendering_become_template_errors():
 def test_a_mutating_method_is_refused_even_on_data():
     with pytest.raises(TemplateError, match="calling functions"):
         compile_template("{{ pets.append(1) }}", html=True)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{{ "a" * 100000000 }}',
+        "{{ [1] * 100000000 }}",
+        "{{ 100000000 * 'ab' }}",
+        "{{ 2 ** 10000000 }}",
+    ],
+)
+def test_templates_cannot_build_huge_values(source):
+    template = compile_template(source, html=False)
+    with pytest.raises(TemplateError, match="not allowed"):
+        template.render({})
+
+
+def test_ordinary_arithmetic_still_works():
+    assert (
+        compile_template("{{ '-' * 10 }} {{ 3 * 4 }} {{ 2 ** 8 }}", html=False).render({})
+        == "---------- 12 256"
+    )

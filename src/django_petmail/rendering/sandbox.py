@@ -86,7 +86,29 @@ class TemplateError(PetmailError, ValueError):
     """A template cannot be used; ``message`` says where and why, for the author."""
 
 
+#: Largest string/list a template may build with ``*`` and largest exponent for ``**``:
+#: a template must not be able to exhaust a worker's memory or CPU.
+MAX_REPEAT = 10_000
+MAX_EXPONENT = 100
+
+
 class _Environment(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+                raise SecurityError(f"exponents above {MAX_EXPONENT} are not allowed")
+            return left**right
+        for seq, count in ((left, right), (right, left)):
+            if (
+                isinstance(seq, str | list | tuple)
+                and isinstance(count, int)
+                and len(seq) * max(count, 0) > MAX_REPEAT
+            ):
+                raise SecurityError(f"results longer than {MAX_REPEAT} are not allowed")
+        return left * right
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         return False  # no Python attributes; getattr() below falls back to keys
 
