@@ -481,3 +481,12 @@ def test_update_from_pairs_without_update_from_support(monkeypatch):
         "N1",
         "N2",
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", [["x"], "1,2", [1.5], [True], 7, ["-1"]])
+def test_update_segment_counts_refuses_malformed_ids(bad):
+    from django_petmail.tasks import update_segment_counts
+
+    with pytest.raises(ValueError, match="segment_ids must be a list of integer ids"):
+        update_segment_counts.apply(args=(bad,), throw=True)

@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 
 from .gdpr import erase_subscriber, export_subscriber
 from .models import (
+    COUNTER_FIELDS,
     AutomatedSequence,
     CampaignStatus,
     ConsentEvent,
@@ -293,15 +294,7 @@ class EmailCampaignAdmin(admin.ModelAdmin):
         "recipient_count",
         "started_at",
         "completed_at",
-        "sent_count",
-        "delivered_count",
-        "open_count",
-        "click_count",
-        "bounce_count",
-        "unsubscribe_count",
-        "complaint_count",
-        "failed_count",
-        "revenue_attributed",
+        *COUNTER_FIELDS,
         "ab_winner",
         "ab_decided_at",
         "ab_result",

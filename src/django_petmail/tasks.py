@@ -21,6 +21,14 @@ def update_segment_counts(segment_ids: list[int] | None = None) -> dict[str, Any
 
     segments = CustomerSegment.objects.filter(is_active=True)
     if segment_ids is not None:
+
+        def valid(pk: Any) -> bool:
+            if isinstance(pk, str):
+                return pk.isdigit()
+            return isinstance(pk, int) and not isinstance(pk, bool)
+
+        if not isinstance(segment_ids, list | tuple) or not all(map(valid, segment_ids)):
+            raise ValueError(f"segment_ids must be a list of integer ids, got {segment_ids!r}")
         segments = segments.filter(pk__in=[int(pk) for pk in segment_ids])
     counts = refresh_counts(segments)
     return {"refreshed": len(counts), "invalid": sorted(k for k, v in counts.items() if v is None)}

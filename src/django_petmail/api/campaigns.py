@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from .. import campaigns
 from ..exceptions import InvalidTransition
-from ..models import EmailCampaign, NewsletterSubscription
+from ..models import COUNTER_FIELDS, EmailCampaign, NewsletterSubscription
 from ..rendering.sandbox import TemplateError
 
 
@@ -68,15 +68,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "ab_winner",
             "ab_decided_at",
             "ab_result",
-            "sent_count",
-            "delivered_count",
-            "open_count",
-            "click_count",
-            "bounce_count",
-            "unsubscribe_count",
-            "complaint_count",
-            "failed_count",
-            "revenue_attributed",
+            *COUNTER_FIELDS,
             "open_rate",
             "click_rate",
             "created_at",

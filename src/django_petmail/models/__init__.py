@@ -2,6 +2,7 @@
 
 from .campaigns import (
     CAMPAIGN_TRANSITIONS,
+    COUNTER_FIELDS,
     ABVariant,
     ABWinnerMetric,
     CampaignStatus,
@@ -33,6 +34,7 @@ from .templates import EmailTemplate, TemplateType
 
 __all__ = [
     "CAMPAIGN_TRANSITIONS",
+    "COUNTER_FIELDS",
     "SEND_PROGRESS",
     "SEND_TERMINAL",
     "ABVariant",

@@ -35,6 +35,21 @@ CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+#: Results counters: written only by the sending pipeline (atomic F() updates), never by
+#: staff or API clients.
+COUNTER_FIELDS: tuple[str, ...] = (
+    "sent_count",
+    "delivered_count",
+    "open_count",
+    "click_count",
+    "bounce_count",
+    "unsubscribe_count",
+    "complaint_count",
+    "failed_count",
+    "revenue_attributed",
+)
+
+
 class ABVariant(models.TextChoices):
     A = "A", _("Variante A")
     B = "B", _("Variante B")

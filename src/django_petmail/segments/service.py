@@ -100,7 +100,12 @@ def snapshot(segment: CustomerSegment) -> int:
     ``INSERT … SELECT``; returns the member count."""
     now = timezone.now()
     members = members_for_rules(segment.rules)
-    with transaction.atomic():
+    # savepoint=False: inside a caller's transaction a failure rolls the caller back rather
+    # than leaving a half-replaced membership behind a savepoint
+    with transaction.atomic(savepoint=False):
+        # one snapshot of a segment at a time: two concurrent ones would both delete, then
+        # the second INSERT would collide with the first one's rows
+        CustomerSegment.objects.select_for_update().filter(pk=segment.pk).first()
         SegmentMembership.objects.filter(segment=segment).delete()
         rows = members.annotate(
             _segment=Value(segment.pk),
