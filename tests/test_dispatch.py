@@ -229,7 +229,8 @@ def test_each_message_has_unsubscribe_headers_metadata_and_the_esp_id(subs):
         assert send.sent_at is not None
         assert send.attempts == 1
     assert len({s.esp_message_id for s in sends_of(campaign)}) == 4
-    assert EmailEvent.objects.filter(send__campaign=campaign, event_type="send").count() == 4
+    # sent_at is the record of a send; events are for what the ESP reports afterwards
+    assert not EmailEvent.objects.filter(send__campaign=campaign).exists()
 
 
 def test_without_an_esp_id_the_message_id_header_is_stored(subs):

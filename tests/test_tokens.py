@@ -279,3 +279,40 @@ def test_token_signed_with_another_secret_key_is_invalid():
         token = make_token(Purpose.UNSUBSCRIBE, sub)
     with pytest.raises(InvalidToken):
         resolve_token(Purpose.UNSUBSCRIBE, token)
+
+
+@pytest.mark.parametrize("purpose", Purpose.ALL)
+def test_cached_key_signing_gives_djangos_exact_tokens(purpose):
+    """The signer caches the derived HMAC key; its tokens are byte for byte Django's."""
+    sub = SubscriptionFactory()
+    django_signer = (
+        signing.Signer(salt=f"django_petmail.tokens.{purpose}")
+        if purpose in (Purpose.UNSUBSCRIBE, Purpose.VIEW)
+        else signing.TimestampSigner(salt=f"django_petmail.tokens.{purpose}")
+    )
+    for secret in ("first-secret-key-for-this-test", "second-secret-key-for-this-test"):
+        with (
+            override_settings(SECRET_KEY=secret),
+            mock.patch("django.core.signing.time.time", return_value=1_800_000_000),
+        ):
+            ours = make_token(purpose, sub, 42)
+            payload = {"s": sub.pk, "a": address_digest(sub.email), "m": 42}
+            assert ours == django_signer.__class__(salt=django_signer.salt).sign_object(payload)
+
+
+def test_cached_salted_hmac_matches_django_and_follows_the_secret_key():
+    from django.utils.crypto import salted_hmac as django_salted_hmac
+
+    from django_petmail.tokens import salted_hmac
+
+    for secret in ("one-secret-key-for-the-hmac-test", "another-key-for-the-hmac-test"):
+        with override_settings(SECRET_KEY=secret):
+            for value in ("a@example.com", "ñandú@example.es", b"raw bytes"):
+                assert (
+                    salted_hmac("salt", value, algorithm="sha256").hexdigest()
+                    == django_salted_hmac("salt", value, algorithm="sha256").hexdigest()
+                )
+        assert (
+            salted_hmac("salt", "x", secret, algorithm="sha256").digest()
+            == django_salted_hmac("salt", "x", secret, algorithm="sha256").digest()
+        )

@@ -8,12 +8,16 @@ link cannot unsubscribe and an unsubscribe link cannot confirm.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
+from django.utils.encoding import force_bytes
 
 from .conf import petmail_settings
 from .exceptions import InvalidToken
@@ -51,12 +55,55 @@ def _salt(purpose: str) -> str:
     return f"django_petmail.tokens.{purpose}"
 
 
+@functools.lru_cache(maxsize=64)
+def _keyed_hmac(key_salt: str, secret: bytes, algorithm: str) -> Any:
+    # Django's salted_hmac derives the HMAC key (a hash of salt + secret) on every call; a
+    # campaign signs three links per recipient, so derive it once per (salt, secret) and copy.
+    derived = hashlib.new(algorithm, force_bytes(key_salt) + secret).digest()
+    return hmac.new(derived, digestmod=algorithm)
+
+
+def salted_hmac(key_salt: str, value: str | bytes, secret: Any = None, *, algorithm: str) -> Any:
+    """Same bytes as :func:`django.utils.crypto.salted_hmac`, with the derived key cached."""
+    mac = _keyed_hmac(
+        key_salt, force_bytes(settings.SECRET_KEY if secret is None else secret), algorithm
+    ).copy()
+    mac.update(force_bytes(value))
+    return mac
+
+
+def _signature(signer: signing.Signer, value: bytes | str, key: bytes | str | None) -> str:
+    """:meth:`Signer.signature`, through :func:`salted_hmac` (same tokens, same checks)."""
+    mac = salted_hmac(
+        f"{signer.salt!s}signer", value, key or signer.key, algorithm=str(signer.algorithm)
+    )
+    return signing.b64_encode(mac.digest()).decode()
+
+
+class _Signer(signing.Signer):
+    def signature(self, value: bytes | str, key: bytes | str | None = None) -> str:
+        return _signature(self, value, key)
+
+
+class _TimestampSigner(signing.TimestampSigner):
+    def signature(self, value: bytes | str, key: bytes | str | None = None) -> str:
+        return _signature(self, value, key)
+
+
 def _signer(purpose: str) -> signing.Signer:
-    # Unsubscribe links never expire, so they carry no timestamp: the same (subscription,
-    # send) always gives the same URL, and a message's body and List-Unsubscribe header agree.
-    if purpose in (Purpose.UNSUBSCRIBE, Purpose.VIEW):
-        return signing.Signer(salt=_salt(purpose))
-    return signing.TimestampSigner(salt=_salt(purpose))
+    return _cached_signer(
+        purpose, settings.SECRET_KEY, tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ()))
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_signer(purpose: str, key: str, fallbacks: tuple[str, ...]) -> signing.Signer:
+    # One signer per purpose and key set (the keys are part of the cache key, so rotating
+    # them takes effect at once). Unsubscribe links never expire, so they carry no
+    # timestamp: the same (subscription, send) always gives the same URL, and a message's
+    # body and List-Unsubscribe header agree.
+    cls = _Signer if purpose in (Purpose.UNSUBSCRIBE, Purpose.VIEW) else _TimestampSigner
+    return cls(key=key, fallback_keys=list(fallbacks), salt=_salt(purpose))
 
 
 def _max_age(purpose: str) -> int:

@@ -60,6 +60,7 @@ class EmailSend(models.Model):
         blank=True,
         related_name="sends",
         verbose_name=_("campaña"),
+        db_index=False,  # led by a composite index below
     )
     sequence_step = models.ForeignKey(
         "django_petmail.SequenceStep",
@@ -68,6 +69,7 @@ class EmailSend(models.Model):
         blank=True,
         related_name="sends",
         verbose_name=_("paso de secuencia"),
+        db_index=False,  # led by a composite index below
     )
     enrollment = models.ForeignKey(
         "django_petmail.SequenceEnrollment",
@@ -85,6 +87,7 @@ class EmailSend(models.Model):
         blank=True,
         related_name="email_sends",
         verbose_name=_("suscripción"),
+        db_index=False,  # led by a composite index below
     )
     owner = models.ForeignKey(
         owner_model_label(),

@@ -43,9 +43,11 @@ def claim_batch(campaign_id: int, size: int, claimer: str | None = None) -> list
             ids = list(pending.values_list("pk", flat=True)[:size])
         if not ids:
             return []
-        EmailSend.objects.filter(Q(pk__in=ids), status=SendStatus.PENDING).update(
+        claimed = EmailSend.objects.filter(Q(pk__in=ids), status=SendStatus.PENDING).update(
             status=SendStatus.SENDING, claimed_at=now, claimed_by=claimer[:200], updated_at=now
         )
+    if claimed == len(ids):  # always so under row locks; elsewhere, when nobody raced us
+        return ids
     return list(
         EmailSend.objects.filter(pk__in=ids, claimed_by=claimer[:200], status=SendStatus.SENDING)
         .order_by("pk")

@@ -160,30 +160,45 @@ def _classify(exc: Exception) -> tuple[str, str]:
     return "failed", reason
 
 
+@dataclass(frozen=True)
+class _Recipient:
+    pk: int
+    subscription: NewsletterSubscription
+    ab_variant: str
+
+
 def dispatch_batch(
     campaign: EmailCampaign, send_ids: list[int], renderer: CampaignRenderer | None = None
 ) -> BatchResult:
     """Send one claimed batch. Pass the same ``renderer`` for every batch of a campaign so
     its templates are compiled once, not once per batch."""
     result = BatchResult()
+    # (send id, subscription id, variant): the ledger rows are never needed as objects.
     sends = list(
         EmailSend.objects.filter(pk__in=send_ids, status=SendStatus.SENDING)
-        .select_related("subscription__owner")
         .order_by("pk")
+        .values_list("pk", "subscription_id", "ab_variant")
     )
     if not sends:
         return result
-    eligible = set(
+    # The eligibility re-check and the recipients' rows in one query: whoever unsubscribed,
+    # paused or got suppressed since the fan-out is simply not in it.
+    eligible = (
         eligible_subscriptions()
-        .filter(pk__in=[s.subscription_id for s in sends if s.subscription_id])
-        .values_list("pk", flat=True)
+        .select_related("owner")
+        .order_by()
+        .in_bulk([sub_id for _, sub_id, _ in sends if sub_id])
     )
     now = timezone.now()
     outcomes: dict[int, tuple[str, str, str]] = {}  # send id → (status, reason, esp id)
-    live = [s for s in sends if s.subscription_id in eligible]
-    for send in sends:
-        if send.subscription_id not in eligible:
-            outcomes[send.pk] = (SendStatus.SKIPPED, "no longer eligible at send time", "")
+    live = [
+        _Recipient(pk, eligible[sub_id], variant)
+        for pk, sub_id, variant in sends
+        if sub_id in eligible
+    ]
+    for pk, sub_id, _ in sends:
+        if sub_id not in eligible:
+            outcomes[pk] = (SendStatus.SKIPPED, "no longer eligible at send time", "")
     renderer = renderer or CampaignRenderer(campaign)
     site_url = get_adapter().get_site_url()
     sender = campaign.from_email or get_adapter().get_from_email()
@@ -204,7 +219,6 @@ def dispatch_batch(
     try:
         for index, send in enumerate(live):
             sub = send.subscription
-            assert sub is not None
             try:
                 ratecap.acquire()
                 content = renderer.content(send.ab_variant, sub.language)
@@ -273,17 +287,24 @@ def _record(
     retry_reasons: list[tuple[int, str]],
     now: Any,
 ) -> None:
-    """Write the batch's outcome: one UPDATE per outcome, per-row values (ESP ids, error
-    texts) through :func:`update_from_pairs`, events in one INSERT, counters with F()."""
+    """Write the batch's outcome in a few statements whatever its size: the sent rows and
+    their ESP ids in one ``UPDATE … FROM (VALUES …)``, one UPDATE per other outcome, error
+    texts per row, rejections as events in one INSERT, counters with F().
+
+    No event row is written for a plain send: ``sent_at`` on the send is that record, and the
+    ESP's own events (delivered, opened…) arrive through the tracking webhook."""
     by_status: dict[str, list[int]] = {}
-    for pk, (status, _, _) in outcomes.items():
-        by_status.setdefault(status, []).append(pk)
-    esp_ids = [(pk, esp) for pk, (_, _, esp) in outcomes.items() if esp]
+    sent: list[tuple[int, str]] = []
+    esp_ids: list[tuple[int, str]] = []
+    for pk, (status, _, esp) in outcomes.items():
+        if status == SendStatus.SENT:
+            sent.append((pk, esp))
+        else:
+            by_status.setdefault(status, []).append(pk)
+            if esp:
+                esp_ids.append((pk, esp))
     reasons = [(pk, reason) for pk, (_, reason, _) in outcomes.items() if reason]
     events = [
-        EmailEvent(send_id=pk, event_type=EventType.SEND, occurred_at=now)
-        for pk in by_status.get(SendStatus.SENT, [])
-    ] + [
         EmailEvent(
             send_id=pk,
             event_type=EventType.REJECTED,
@@ -293,13 +314,20 @@ def _record(
         for pk in by_status.get(SendStatus.BOUNCED, [])
     ]
     extra: dict[str, dict[str, Any]] = {
-        SendStatus.SENT: {"sent_at": now},
         SendStatus.BOUNCED: {"bounced_at": now, "bounce_type": "rejected"},
     }
     counts: dict[str, int] = {}
     with transaction.atomic():
+        # rows reaped meanwhile (now "unknown") are not counted
+        counts[SendStatus.SENT] = update_from_pairs(
+            EmailSend,
+            "esp_message_id",
+            sent,
+            also={"status": SendStatus.SENT, "sent_at": now, "updated_at": now},
+            increment=("attempts",),
+            where={"status": SendStatus.SENDING},
+        )
         for status, ids in by_status.items():
-            # rows reaped meanwhile (now "unknown") are not counted
             counts[status] = EmailSend.objects.filter(pk__in=ids, status=SendStatus.SENDING).update(
                 status=status,
                 attempts=F("attempts") + 1,
@@ -308,7 +336,8 @@ def _record(
             )
         update_from_pairs(EmailSend, "esp_message_id", esp_ids)
         update_from_pairs(EmailSend, "error_message", reasons + retry_reasons)
-        EmailEvent.objects.bulk_create(events, batch_size=500)
+        if events:
+            EmailEvent.objects.bulk_create(events, batch_size=500)
         if rejected_subscriptions:
             NewsletterSubscription.objects.filter(
                 pk__in=rejected_subscriptions, status=SubscriptionStatus.ACTIVE
