@@ -15,6 +15,18 @@ def subscription(db):
 
 
 @pytest.fixture(autouse=True)
+def _enqueue_at_once(request, monkeypatch):
+    """Campaign sending starts when the transaction commits; a test's transaction never
+    commits, so here it starts at once. Tests marked ``real_on_commit`` (test_enqueue_on_commit)
+    prove the deferral itself."""
+    if request.node.get_closest_marker("real_on_commit"):
+        return
+    from django_petmail import campaigns
+
+    monkeypatch.setattr(campaigns, "_after_commit", lambda fn: fn())
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     """Rate-limit counters live in the cache; every test starts with none."""
     cache.clear()

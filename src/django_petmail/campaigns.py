@@ -186,7 +186,22 @@ def maybe_complete(campaign: EmailCampaign) -> bool:
 
 
 def enqueue_sending(campaign: EmailCampaign) -> None:
-    """Start ``SEND_CONCURRENCY`` batch workers for the campaign (Celery when installed)."""
+    """Start ``SEND_CONCURRENCY`` batch workers for the campaign (Celery when installed),
+    once the surrounding transaction commits.
+
+    A worker that started before the commit (an admin action, ``ATOMIC_REQUESTS``) would
+    find the campaign still a draft, or its sends not there yet, and stop: the campaign
+    would wait for ``resume_stalled_campaigns``. Outside a transaction this runs at once.
+    """
+    campaign_id = campaign.pk
+    _after_commit(lambda: _start_workers(campaign_id))
+
+
+def _after_commit(fn: Any) -> None:
+    transaction.on_commit(fn)
+
+
+def _start_workers(campaign_id: int) -> None:
     from .conf import petmail_settings
 
     try:
@@ -194,10 +209,10 @@ def enqueue_sending(campaign: EmailCampaign) -> None:
     except ImportError:  # pragma: no cover - without the celery extra, send in-process
         from .sending.worker import drain
 
-        drain(campaign.pk)
+        drain(campaign_id)
         return
     for _ in range(max(1, int(petmail_settings.SEND_CONCURRENCY))):
-        send_campaign_batch.delay(campaign.pk)
+        send_campaign_batch.delay(campaign_id)
 
 
 def progress(campaign: EmailCampaign) -> dict[str, Any]:

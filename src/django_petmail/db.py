@@ -121,7 +121,7 @@ def update_from_pairs(
                 )
                 params = [*params, *also_params, *where_params]
             cursor.execute(sql, params)
-            if _has_update_from(connection):
+            if _has_update_from(connection) or connection.vendor != "sqlite":
                 changed += max(int(cursor.rowcount), 0)
             else:  # sqlite3 reports no rowcount for a statement that starts with WITH
                 cursor.execute("SELECT changes()")
