@@ -24,6 +24,7 @@ from anymail.exceptions import (
 from anymail.message import AnymailRecipientStatus
 from django.conf import settings
 from django.core import mail
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.test import override_settings
@@ -692,3 +693,47 @@ def test_the_reaper_leaves_recent_claims_alone(subs):
     assert reap_stuck(lease_seconds=900) == []
     with petmail(SEND_LEASE_SECONDS=60):
         assert sorted(reap_stuck_sends()) == sorted(claimed)
+
+
+def test_rate_budget_reserves_a_block_per_cache_call_and_shares_the_second():
+    """Two workers (SEND_CONCURRENCY=2) under a cap of 10/s: each reserves 5 tokens with one
+    cache call, the counter shows 10 taken, and an eleventh message waits for the next second."""
+    a, b = FakeTime(70.5), FakeTime(70.5)
+    with petmail(RATE_LIMIT_PER_SECOND=10, SEND_CONCURRENCY=2):
+        worker_a = ratecap.RateBudget(clock=a.clock, sleep=a.sleep)
+        worker_b = ratecap.RateBudget(clock=b.clock, sleep=b.sleep)
+        worker_a.acquire()
+        assert cache.get("petmail:rate:70") == 5  # one reservation, not one call per message
+        for _ in range(4):
+            worker_a.acquire()
+        for _ in range(5):
+            worker_b.acquire()
+        assert cache.get("petmail:rate:70") == 10
+        assert a.sleeps == b.sleeps == []
+        worker_a.acquire()
+    assert a.sleeps == [0.5]
+    assert cache.get("petmail:rate:71") == 5
+
+
+def test_rate_budget_takes_what_is_left_and_drops_leftovers_at_the_next_second():
+    fake = FakeTime(20.0)
+    with petmail(RATE_LIMIT_PER_SECOND=10, SEND_CONCURRENCY=1):
+        cache.set("petmail:rate:20", 8, timeout=5)  # other workers took 8 of this second
+        budget = ratecap.RateBudget(clock=fake.clock, sleep=fake.sleep)
+        budget.acquire()
+        budget.acquire()
+        assert fake.sleeps == []
+        budget.acquire()  # only 2 were left: wait for second 21
+        assert fake.sleeps == [1.0]
+        fake.now = 22.0  # a new second: the 9 unused tokens of 21 are not carried over
+        budget.acquire()
+        assert cache.get("petmail:rate:22") == 10
+
+
+def test_rate_budget_block_never_exceeds_the_batch():
+    with petmail(RATE_LIMIT_PER_SECOND=100, SEND_CONCURRENCY=1):
+        assert ratecap.RateBudget(messages=3).block == 3
+        assert ratecap.RateBudget(messages=0).block == 1
+        assert ratecap.RateBudget().block == 100
+    with petmail(RATE_LIMIT_PER_SECOND=3, SEND_CONCURRENCY=8):
+        assert ratecap.RateBudget().block == 1

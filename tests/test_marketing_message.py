@@ -1,6 +1,7 @@
 """``build_marketing_message``: unsubscribe headers (RFC 2369/8058), footer, metadata."""
 
 import email
+import email.mime.message
 import email.policy
 import re
 import time
@@ -239,3 +240,52 @@ def test_sends_through_the_default_test_outbox(sub):
     assert message.send() == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+# --- MIME boundaries set up front -------------------------------------------------------------
+
+
+def test_multipart_boundary_is_preset_and_the_parts_read_back_intact():
+    sub = SubscriptionFactory()
+    message = build(sub, html="<p>Hola Ana ñandú</p>", text="Hola Ana ñandú")
+    mime = message.message()
+    boundary = mime.get_boundary()
+    assert boundary.startswith("=_petmail_") and len(boundary) <= 70  # RFC 2046
+    received = email.message_from_bytes(mime.as_bytes(), policy=email.policy.default)
+    assert received.get_boundary() == boundary
+    assert "Hola Ana ñandú" in received.get_body(("plain",)).get_content()
+    assert "<p>Hola Ana ñandú</p>" in received.get_body(("html",)).get_content()
+    assert build(sub).message().get_boundary() != boundary  # random per message
+
+
+def test_a_boundary_found_in_a_part_is_drawn_again(monkeypatch):
+    from django_petmail.sending import messages
+
+    taken = "=_petmail_" + "0" * 32
+    draws = iter([taken, taken, "=_petmail_" + "1" * 32])
+    monkeypatch.setattr(messages, "_new_boundary", lambda: next(draws))
+    message = build(SubscriptionFactory(), text=f"a line quoting {taken} in the text")
+    mime = message.message()
+    assert mime.get_boundary() == "=_petmail_" + "1" * 32
+    received = email.message_from_bytes(mime.as_bytes(), policy=email.policy.default)
+    assert received.get_body(("plain",)).get_content().startswith("a line quoting")
+
+
+def test_nested_multiparts_each_get_a_boundary_and_attachments_survive():
+    message = build(SubscriptionFactory())
+    message.attach("consejos.txt", "Consejos de otoño\n", "text/plain")
+    message.attach("carta.pdf", b"%PDF-1.4 fake", "application/pdf")
+    inner = email.message_from_string("Subject: reenviado\n\nhola\n")
+    message.attach(email.mime.message.MIMEMessage(inner))
+    mime = message.message()
+    multiparts = [p for p in mime.walk() if p.get_content_maintype() == "multipart"]
+    boundaries = [p.get_boundary() for p in multiparts]
+    assert len(multiparts) == 2 and len(set(boundaries)) == 2
+    assert all(b.startswith("=_petmail_") for b in boundaries)
+    rfc822 = [p for p in mime.walk() if p.get_content_type() == "message/rfc822"]
+    assert rfc822 and rfc822[0].get_boundary() is None  # not a multipart: left alone
+    received = parsed(message)
+    files = {part.get_filename(): part.get_content() for part in received.iter_attachments()}
+    assert files["consejos.txt"] == "Consejos de otoño\n"
+    assert files["carta.pdf"] == b"%PDF-1.4 fake"
+    assert received.get_body(("html",)) is not None

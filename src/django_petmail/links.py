@@ -13,7 +13,7 @@ from django.core.signals import setting_changed
 from django.urls import reverse
 
 from .adapter import get_adapter
-from .tokens import Purpose, address_digest, make_token
+from .tokens import Purpose, make_token, make_tokens
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -48,17 +48,22 @@ def message_links(
 ) -> dict[str, str]:
     """The three links every marketing message carries, signing the address digest once."""
     site = site_url or get_adapter().get_site_url()
-    digest = address_digest(subscription.email)
-
-    def link(name: str, purpose: str) -> str:
+    purposes = _MESSAGE_PURPOSES if send_id else _MESSAGE_PURPOSES[:2]
+    tokens = make_tokens(purposes, subscription, send_id)
+    links = {"view_online_url": ""}
+    for purpose in purposes:
+        key, name = _MESSAGE_LINKS[purpose]
         before, after = _pattern(name)
-        return f"{site}{before}{make_token(purpose, subscription, send_id, digest=digest)}{after}"
+        links[key] = f"{site}{before}{tokens[purpose]}{after}"
+    return links
 
-    return {
-        "unsubscribe_url": link("unsubscribe", Purpose.UNSUBSCRIBE),
-        "preferences_url": link("preferences", Purpose.PREFERENCES),
-        "view_online_url": link("view_online", Purpose.VIEW) if send_id else "",
-    }
+
+_MESSAGE_PURPOSES = (Purpose.UNSUBSCRIBE, Purpose.PREFERENCES, Purpose.VIEW)
+_MESSAGE_LINKS = {  # purpose → (template variable, URL name)
+    Purpose.UNSUBSCRIBE: ("unsubscribe_url", "unsubscribe"),
+    Purpose.PREFERENCES: ("preferences_url", "preferences"),
+    Purpose.VIEW: ("view_online_url", "view_online"),
+}
 
 
 def confirm_url(subscription: NewsletterSubscription, request: HttpRequest | None = None) -> str:

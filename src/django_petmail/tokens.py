@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -134,13 +135,29 @@ def make_token(
     digest: str | None = None,
 ) -> str:
     """``digest``: ``address_digest(subscription.email)`` when the caller already has it."""
+    return make_tokens((purpose,), subscription, send_id, digest=digest)[purpose]
+
+
+def make_tokens(
+    purposes: tuple[str, ...],
+    subscription: NewsletterSubscription,
+    send_id: int | None = None,
+    *,
+    digest: str | None = None,
+) -> dict[str, str]:
+    """One token per purpose for the same (subscription, send): the payload is serialized
+    once and signed with each purpose's salt. Each token is exactly what
+    ``Signer.sign_object`` makes (JSON, URL-safe base64, no compression)."""
     payload: dict[str, Any] = {
         "s": subscription.pk,
         "a": digest or address_digest(subscription.email),
     }
     if send_id is not None:
         payload["m"] = send_id
-    return _signer(purpose).sign_object(payload)
+    encoded = signing.b64_encode(
+        json.dumps(payload, separators=(",", ":")).encode("latin-1")
+    ).decode()
+    return {purpose: _signer(purpose).sign(encoded) for purpose in purposes}
 
 
 def read_token(purpose: str, token: str, *, allow_expired: bool = False) -> TokenData:

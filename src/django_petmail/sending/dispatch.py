@@ -216,11 +216,12 @@ def dispatch_batch(
         retry_reasons.extend((s.pk, reason) for s in live)
         _record(campaign, outcomes, result, rejected_subscriptions, retry_reasons, now)
         return result
+    budget = ratecap.RateBudget(messages=len(live))
     try:
         for index, send in enumerate(live):
             sub = send.subscription
             try:
-                ratecap.acquire()
+                budget.acquire()
                 content = renderer.content(send.ab_variant, sub.language)
                 context = recipient_context(
                     sub, send.pk, contexts.get(sub.pk, {}), site_url=site_url

@@ -7,6 +7,8 @@ ESP's webhooks find their way back to the ledger.
 
 from __future__ import annotations
 
+import secrets
+from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 from anymail.message import AnymailMessage
@@ -27,6 +29,51 @@ def single_line(value: str) -> str:
     return " ".join((value or "").split())
 
 
+class MarketingMessage(AnymailMessage):
+    """An anymail message whose MIME multiparts get their boundaries up front.
+
+    Left unset, :mod:`email.generator` picks a random boundary when the message is
+    serialized and compiles a regular expression for it to check the parts' text: a fresh
+    pattern per message, about a sixth of the cost of building a typical newsletter's MIME
+    bytes. Every backend serializes ``message()`` (Django's SMTP backend, anymail's SES raw
+    sends), so each message of a campaign pays it; a random 128-bit boundary checked with
+    substring tests gives the same guarantee for less.
+    """
+
+    def message(self) -> Any:
+        msg = super().message()
+        preset_boundaries(msg)
+        return msg
+
+
+def preset_boundaries(msg: Message) -> None:
+    """Give every multipart of ``msg`` a boundary that occurs in none of its parts.
+
+    The boundaries start with ``=_``, which quoted-printable and base64 output can never
+    contain, so only parts sent as they are (7bit, 8bit, binary) need to be searched.
+    """
+    multiparts: list[Message] = []
+    texts: list[str] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            if part.get_content_maintype() == "multipart" and part.get_boundary() is None:
+                multiparts.append(part)
+        elif str(part.get("Content-Transfer-Encoding", "")).lower() not in _ENCODED:
+            texts.append(str(part.get_payload()))
+    for part in multiparts:
+        boundary = _new_boundary()
+        while any(boundary in text for text in texts):
+            boundary = _new_boundary()
+        part.set_boundary(boundary)
+
+
+_ENCODED = frozenset({"quoted-printable", "base64"})
+
+
+def _new_boundary() -> str:
+    return f"=_petmail_{secrets.token_hex(16)}"
+
+
 def build_marketing_message(
     subscription: NewsletterSubscription,
     *,
@@ -39,7 +86,7 @@ def build_marketing_message(
     metadata: dict[str, Any] | None = None,
     connection: Any = None,
     unsubscribe_link: str | None = None,
-) -> AnymailMessage:
+) -> MarketingMessage:
     """A ready-to-send message to one subscriber.
 
     If the rendered body does not already show the unsubscribe link, the default footer
@@ -67,7 +114,7 @@ def build_marketing_message(
                     + "\n\n"
                     + render_to_string("django_petmail/email/marketing_footer.txt", footer_context)
                 )
-    message = AnymailMessage(
+    message = MarketingMessage(
         subject=single_line(subject),
         body=text,
         from_email=from_email or adapter.get_from_email(),
