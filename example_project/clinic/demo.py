@@ -147,12 +147,13 @@ def segment_step(command: Any, options: dict[str, Any]) -> list[str]:
 def ab_campaign_step(command: Any, options: dict[str, Any]) -> list[str]:
     """An A/B subject test to the segment, over real SMTP, with an automatic winner.
 
-    The demo has no ESP sending open events back, so opens of the test cohort are
-    simulated (about 60 % for A, 20 % for B, chosen deterministically) and labelled as such.
+    No real inbox reads the demo's mail, so the opens are simulated: for about 60 % of A's
+    and 20 % of B's test recipients (chosen deterministically) the demo posts the SNS
+    notification Amazon SES would send for an open to the real tracking webhook
+    (``/anymail/amazon_ses/tracking/``, through anymail and the package's receiver).
     """
     from django.db.models import F
     from django.test import override_settings
-    from django.utils import timezone
 
     from django_petmail import campaigns
     from django_petmail.models import CustomerSegment, EmailCampaign, EmailSend
@@ -187,19 +188,18 @@ def ab_campaign_step(command: Any, options: dict[str, Any]) -> list[str]:
             f"  recipients     {recipients:>8}  test cohort A={a} B={b}, "
             f"rest held={recipients - a - b}"
         )
-        now = timezone.now()
+        posted = 0
         for variant, share in (("A", 60), ("B", 20)):
             opened = (
-                cohort.filter(ab_variant=variant)
+                cohort.filter(ab_variant=variant, status="sent")
                 .annotate(bucket=F("pk") % 100)
                 .filter(bucket__lt=share)
             )
-            EmailSend.objects.filter(pk__in=opened.values("pk")).update(
-                status="opened", opened_at=now
-            )
+            for send in opened:
+                posted += _post_ses_open(send)
         lines.append(
-            "  opens          (simulated: no ESP webhooks in the demo) "
-            f"A={cohort.filter(ab_variant='A', opened_at__isnull=False).count()} "
+            f"  opens          {posted:>8}  SES open notifications posted to the tracking "
+            f"webhook: A={cohort.filter(ab_variant='A', opened_at__isnull=False).count()} "
             f"B={cohort.filter(ab_variant='B', opened_at__isnull=False).count()}"
         )
         pick_ab_winners()
@@ -220,6 +220,48 @@ def ab_campaign_step(command: Any, options: dict[str, Any]) -> list[str]:
             else "  SMTP sink received nothing"
         )
     return lines
+
+
+def _post_ses_open(send: Any) -> int:
+    """POST the SNS notification SES sends when ``send``'s message is opened; 1 if accepted."""
+    import base64
+    import json
+
+    from django.conf import settings
+    from django.test import Client
+    from django.utils import timezone
+
+    sns_id = f"demo-open-{send.pk}"
+    event = {
+        "eventType": "Open",
+        "mail": {
+            "messageId": send.esp_message_id,
+            "destination": [send.email_address],
+            "headers": [
+                {"name": "X-Metadata", "value": json.dumps({"send_id": send.pk})},
+            ],
+        },
+        "open": {"userAgent": "Mozilla/5.0 (demo)"},
+    }
+    body = {
+        "Type": "Notification",
+        "MessageId": sns_id,
+        "TopicArn": "arn:aws:sns:eu-west-1:000000000000:petmail-tracking",
+        "Message": json.dumps(event),
+        "Timestamp": timezone.now().isoformat(),
+    }
+    secret = settings.ANYMAIL["WEBHOOK_SECRET"].encode()
+    response = Client().post(
+        "/anymail/amazon_ses/tracking/",
+        json.dumps(body),
+        content_type="text/plain",
+        headers={
+            "authorization": "Basic " + base64.b64encode(secret).decode(),
+            "x-amz-sns-message-type": "Notification",
+            "x-amz-sns-message-id": sns_id,
+        },
+    )
+    return int(response.status_code == 200)
 
 
 STEPS: list[Step] = [seed_step, subscription_round_trip_step, segment_step, ab_campaign_step]

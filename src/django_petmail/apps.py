@@ -15,3 +15,14 @@ class PetmailConfig(AppConfig):
 
         register_builtin_fields()
         autodiscover()
+        self._connect_tracking()
+
+    @staticmethod
+    def _connect_tracking() -> None:
+        try:
+            from anymail.signals import tracking
+        except ImportError:  # pragma: no cover - anymail is a dependency
+            return
+        from .tracking.receiver import handle_tracking
+
+        tracking.connect(handle_tracking, dispatch_uid="django_petmail.tracking")

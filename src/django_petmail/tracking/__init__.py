@@ -1,0 +1,1 @@
+"""ESP tracking events (through anymail's ``tracking`` signal) → the send ledger."""

@@ -1,0 +1,233 @@
+"""Record one ESP event: store it once, move its send forward, count it once.
+
+anymail normalizes every ESP's webhooks into ``AnymailTrackingEvent``. Events arrive late,
+twice, or out of order (SNS retries, an open reported before the delivery), so:
+
+* an event is stored once: ``EmailEvent.esp_event_id`` is unique and a repeat is dropped;
+* a send only moves forward — sent → delivered → opened → clicked — and bounced,
+  complained and unsubscribed are terminal, winning over engagement; every move is one
+  conditional ``UPDATE … WHERE status IN (…)``, never a read-modify-write;
+* a campaign counter changes with the first timestamp of its kind (``delivered_at``,
+  ``opened_at``, ``clicked_at``, the bounce), in the same transaction: unique opens and
+  clicks, whatever the number of events;
+* only a permanent bounce or a complaint stops mail to the address (subscription status and
+  a suppression hash); a transient bounce or a deferral is stored and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .. import signals
+from ..models import (
+    SEND_PROGRESS,
+    EmailCampaign,
+    EmailEvent,
+    EmailSend,
+    EventType,
+    NewsletterSubscription,
+    SendStatus,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+    UnsubscribeSource,
+)
+from ..models.subscriptions import email_hash, normalize_email
+
+logger = logging.getLogger(__name__)
+
+#: anymail's normalized event types → ours; the others (queued, autoresponded, inbound,
+#: subscribed, unknown) say nothing about a marketing send and are ignored.
+EVENT_TYPES = {
+    "sent": EventType.SEND,
+    "delivered": EventType.DELIVERY,
+    "opened": EventType.OPEN,
+    "clicked": EventType.CLICK,
+    "bounced": EventType.BOUNCE,
+    "complained": EventType.COMPLAINT,
+    "unsubscribed": EventType.UNSUBSCRIBE,
+    "deferred": EventType.DEFERRED,
+    "rejected": EventType.REJECTED,
+    "failed": EventType.FAILED,
+}
+
+# The states a send may move *from* into each engagement or terminal state: the ones
+# before it on the progress line, from "sent" on (nothing reaches a send not yet sent).
+_OUT = SEND_PROGRESS[SEND_PROGRESS.index(SendStatus.SENT) :]
+_DELIVERED_FROM = _OUT[: _OUT.index(SendStatus.DELIVERED)]
+_OPENED_FROM = _OUT[: _OUT.index(SendStatus.OPENED)]
+_CLICKED_FROM = _OUT[: _OUT.index(SendStatus.CLICKED)]
+_TERMINAL_FROM = _OUT
+
+#: Amazon SES's bounce types that do not end an address (anymail reports them as bounced).
+SOFT_BOUNCE_TYPES = frozenset({"Transient", "Undetermined"})
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What the ledger needs from one ESP event (built from anymail's event object)."""
+
+    event_type: str  # anymail's normalized type
+    event_id: str | None
+    message_id: str | None
+    recipient: str | None
+    metadata: dict[str, Any]
+    timestamp: datetime | None = None
+    click_url: str = ""
+    user_agent: str = ""
+    description: str = ""
+    bounce_type: str = ""
+
+    @classmethod
+    def from_anymail(cls, event: Any) -> Incoming:
+        esp_event = event.esp_event if isinstance(event.esp_event, dict) else {}
+        bounce = esp_event.get("bounce")
+        bounce = bounce if isinstance(bounce, dict) else {}
+        return cls(
+            event_type=str(event.event_type or ""),
+            event_id=_text(event.event_id, 255) or None,
+            message_id=_text(event.message_id, 255) or None,
+            recipient=_text(event.recipient, 254) or None,
+            metadata=event.metadata if isinstance(event.metadata, dict) else {},
+            timestamp=event.timestamp if isinstance(event.timestamp, datetime) else None,
+            click_url=_text(event.click_url, 2000),
+            user_agent=_text(event.user_agent, 500),
+            description=_text(event.description or event.mta_response, 1000),
+            bounce_type=_text(bounce.get("bounceType"), 50),
+        )
+
+
+def _text(value: Any, limit: int) -> str:
+    return str(value)[:limit] if value not in (None, "") else ""
+
+
+def find_send(incoming: Incoming) -> EmailSend | None:
+    """The send an event is about: by the send id the message carried in its metadata,
+    else by the ESP's message id. ``None`` for mail that is not ours (transactional mail
+    through the same ESP) and for an event whose recipient is not the send's."""
+    send_id = incoming.metadata.get("send_id")
+    if isinstance(send_id, str) and send_id.isdigit():
+        send_id = int(send_id)
+    if isinstance(send_id, int) and not isinstance(send_id, bool) and 0 < send_id < 2**63:
+        send = EmailSend.objects.filter(pk=send_id).first()
+    elif incoming.message_id:
+        send = EmailSend.objects.filter(esp_message_id=incoming.message_id).first()
+    else:
+        return None
+    if send is None:
+        return None
+    if incoming.recipient and normalize_email(incoming.recipient) != normalize_email(
+        send.email_address
+    ):
+        logger.warning(
+            "ESP event %s names %s, not the recipient of send %s; ignored",
+            incoming.event_id,
+            incoming.recipient,
+            send.pk,
+        )
+        return None
+    return send
+
+
+def record(incoming: Incoming) -> EmailEvent | None:
+    """Store the event and apply it to its send; ``None`` if it is not ours or a repeat."""
+    event_type = EVENT_TYPES.get(incoming.event_type)
+    if event_type is None:
+        return None
+    send = find_send(incoming)
+    if send is None:
+        return None
+    soft = event_type == EventType.BOUNCE and incoming.bounce_type in SOFT_BOUNCE_TYPES
+    when = incoming.timestamp or timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: a repeat must not spoil the outer one
+                event = EmailEvent.objects.create(
+                    send=send,
+                    event_type=event_type,
+                    esp_event_id=incoming.event_id,
+                    link_url=incoming.click_url,
+                    user_agent=incoming.user_agent,
+                    bounce_type=incoming.bounce_type,
+                    description=incoming.description,
+                    occurred_at=when,
+                )
+        except IntegrityError:
+            return None  # stored already: the ESP delivered this event twice
+        _apply(send, event_type, incoming, when, soft=soft)
+    signals.email_event_recorded.send(EmailEvent, event=event, send=send)
+    return event
+
+
+def _apply(
+    send: EmailSend, event_type: str, incoming: Incoming, when: datetime, *, soft: bool
+) -> None:
+    counters: dict[str, int] = {}
+    now = timezone.now()
+    row = EmailSend.objects.filter(pk=send.pk)
+    if event_type == EventType.DELIVERY:
+        if row.filter(delivered_at__isnull=True).update(delivered_at=when, updated_at=now):
+            counters["delivered_count"] = 1
+        row.filter(status__in=_DELIVERED_FROM).update(status=SendStatus.DELIVERED)
+    elif event_type in (EventType.OPEN, EventType.CLICK):
+        # a click is also an open: clients that block images never report the open
+        if row.filter(opened_at__isnull=True).update(opened_at=when, updated_at=now):
+            counters["open_count"] = 1
+        if event_type == EventType.CLICK:
+            if row.filter(clicked_at__isnull=True).update(clicked_at=when, updated_at=now):
+                counters["click_count"] = 1
+            row.filter(status__in=_CLICKED_FROM).update(status=SendStatus.CLICKED)
+        else:
+            row.filter(status__in=_OPENED_FROM).update(status=SendStatus.OPENED)
+    elif event_type == EventType.BOUNCE and not soft:
+        if row.filter(status__in=_TERMINAL_FROM).update(
+            status=SendStatus.BOUNCED,
+            bounced_at=when,
+            bounce_type=incoming.bounce_type or "bounced",
+            updated_at=now,
+        ):
+            counters["bounce_count"] = 1
+        _stop_mail(send, SubscriptionStatus.BOUNCED, SuppressionReason.BOUNCED)
+    elif event_type == EventType.COMPLAINT:
+        if row.filter(status__in=(*_TERMINAL_FROM, SendStatus.BOUNCED)).update(
+            status=SendStatus.COMPLAINED, updated_at=now
+        ):
+            counters["complaint_count"] = 1
+        _stop_mail(send, SubscriptionStatus.COMPLAINED, SuppressionReason.COMPLAINED)
+    elif event_type == EventType.UNSUBSCRIBE and send.subscription_id:
+        from ..subscriptions import unsubscribe
+
+        subscription = NewsletterSubscription.objects.filter(pk=send.subscription_id).first()
+        if subscription is not None:
+            unsubscribe(
+                subscription,
+                source=UnsubscribeSource.ESP_REPORT,
+                reason="reported by the ESP",
+                send_id=send.pk,
+            )
+    if counters and send.campaign_id:
+        EmailCampaign.objects.filter(pk=send.campaign_id).update(
+            **{name: F(name) + n for name, n in counters.items()}, updated_at=now
+        )
+
+
+def _stop_mail(send: EmailSend, status: str, reason: str) -> None:
+    """No more mail to this address: the subscription leaves (a complaint also ends a
+    pending or unsubscribed one) and the address's hash is suppressed."""
+    leaving = [SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE]
+    if status == SubscriptionStatus.COMPLAINED:
+        leaving += [SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.BOUNCED]
+    if send.subscription_id:
+        NewsletterSubscription.objects.filter(pk=send.subscription_id, status__in=leaving).update(
+            status=status, updated_at=timezone.now()
+        )
+    Suppression.objects.get_or_create(
+        email_hash=email_hash(send.email_address), defaults={"reason": reason}
+    )

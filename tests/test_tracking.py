@@ -1,0 +1,301 @@
+"""ESP tracking events → the send ledger, through anymail's real Amazon SES webhook view (SNS
+notifications, as SES posts them): each event stored once, sends only move forward, unique
+opens and clicks counted once, permanent bounces and complaints stop mail to the address."""
+
+import base64
+import json
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from django_petmail import campaigns
+from django_petmail.models import (
+    CampaignStatus,
+    EmailCampaign,
+    EmailEvent,
+    EmailSend,
+    SendStatus,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
+from django_petmail.models.subscriptions import email_hash
+from django_petmail.sending.ab import decide
+from tests.factories import CampaignFactory, SendFactory, SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/anymail/amazon_ses/tracking/"
+AUTH = "Basic " + base64.b64encode(b"petclinic:webhook-secret").decode()
+_ids = iter(range(1, 10**6))
+
+
+def ses_event(send, kind, *, send_id=True, message_id=None, **detail):
+    """An SES event (configuration-set event publishing format) about one send."""
+    headers = []
+    if send_id:
+        metadata = {"campaign_id": send.campaign_id, "send_id": send.pk}
+        headers.append({"name": "X-Metadata", "value": json.dumps(metadata)})
+    event = {
+        "eventType": kind,
+        "mail": {
+            "messageId": message_id or send.esp_message_id or "ses-unknown",
+            "destination": [send.email_address],
+            "headers": headers,
+        },
+    }
+    if kind == "Bounce":
+        event["bounce"] = {
+            "bounceType": detail.get("bounce_type", "Permanent"),
+            "bounceSubType": "General",
+            "bouncedRecipients": [
+                {"emailAddress": send.email_address, "diagnosticCode": "550 5.1.1 unknown"}
+            ],
+        }
+    elif kind == "Complaint":
+        event["complaint"] = {
+            "complainedRecipients": [{"emailAddress": send.email_address}],
+            "complaintFeedbackType": "abuse",
+        }
+    elif kind == "Delivery":
+        event["delivery"] = {"recipients": [send.email_address], "smtpResponse": "250 ok"}
+    elif kind == "Open":
+        event["open"] = {"userAgent": "Mozilla/5.0"}
+    elif kind == "Click":
+        event["click"] = {"link": detail.get("link", "https://huellas.example/otono")}
+    return event
+
+
+def post(event, *, sns_id=None, auth=AUTH, body=None):
+    sns_id = sns_id or f"sns-{next(_ids)}"
+    payload = (
+        body
+        if body is not None
+        else json.dumps(
+            {
+                "Type": "Notification",
+                "MessageId": sns_id,
+                "TopicArn": "arn:aws:sns:eu-west-1:123456789012:petmail-tracking",
+                "Message": json.dumps(event),
+                "Timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+            }
+        )
+    )
+    headers = {"x-amz-sns-message-type": "Notification", "x-amz-sns-message-id": sns_id}
+    if auth:
+        headers["authorization"] = auth
+    return Client().post(URL, payload, content_type="text/plain", headers=headers)
+
+
+@pytest.fixture
+def sent():
+    """A sent campaign send with the ESP's message id stored, as dispatch leaves it."""
+    campaign = CampaignFactory(status=CampaignStatus.SENDING)
+    return SendFactory(
+        campaign=campaign,
+        status=SendStatus.SENT,
+        sent_at=timezone.now(),
+        esp_message_id="0100018c-ses-message-id",
+    )
+
+
+def counters(send):
+    c = EmailCampaign.objects.get(pk=send.campaign_id)
+    return {
+        "delivered": c.delivered_count,
+        "opens": c.open_count,
+        "clicks": c.click_count,
+        "bounces": c.bounce_count,
+        "complaints": c.complaint_count,
+    }
+
+
+def test_delivery_open_click_move_the_send_forward_and_count_once(sent):
+    assert post(ses_event(sent, "Delivery")).status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == SendStatus.DELIVERED and sent.delivered_at is not None
+    post(ses_event(sent, "Open"))
+    post(ses_event(sent, "Open"))  # a second open (another device): a new event, no new count
+    post(ses_event(sent, "Click", link="https://huellas.example/vacunas"))
+    sent.refresh_from_db()
+    assert sent.status == SendStatus.CLICKED
+    assert sent.opened_at is not None and sent.clicked_at is not None
+    assert counters(sent) == {
+        "delivered": 1,
+        "opens": 1,
+        "clicks": 1,
+        "bounces": 0,
+        "complaints": 0,
+    }
+    kinds = list(sent.events.order_by("pk").values_list("event_type", flat=True))
+    assert kinds == ["delivery", "open", "open", "click"]
+    assert sent.events.get(event_type="click").link_url == "https://huellas.example/vacunas"
+
+
+def test_the_same_notification_twice_is_stored_and_counted_once(sent):
+    for _ in range(3):
+        assert post(ses_event(sent, "Open"), sns_id="sns-repeated").status_code == 200
+    assert EmailEvent.objects.filter(send=sent).count() == 1
+    assert EmailEvent.objects.get(send=sent).esp_event_id == "sns-repeated"
+    assert counters(sent)["opens"] == 1
+
+
+def test_a_late_delivery_does_not_move_an_opened_send_back(sent):
+    post(ses_event(sent, "Open"))
+    post(ses_event(sent, "Delivery"))
+    sent.refresh_from_db()
+    assert sent.status == SendStatus.OPENED
+    assert sent.delivered_at is not None  # the fact is kept, the state does not regress
+    assert counters(sent)["delivered"] == 1
+
+
+def test_a_click_without_an_open_counts_as_an_open_too(sent):
+    post(ses_event(sent, "Click"))
+    sent.refresh_from_db()
+    assert (sent.status, sent.opened_at is not None) == (SendStatus.CLICKED, True)
+    assert counters(sent)["opens"] == counters(sent)["clicks"] == 1
+
+
+def test_a_permanent_bounce_is_terminal_and_suppresses_the_address(sent):
+    post(ses_event(sent, "Delivery"))
+    post(ses_event(sent, "Bounce", bounce_type="Permanent"))
+    post(ses_event(sent, "Open"))  # after a terminal state engagement is stored, not applied
+    sent.refresh_from_db()
+    assert sent.status == SendStatus.BOUNCED
+    assert sent.bounce_type == "Permanent" and sent.bounced_at is not None
+    assert sent.subscription.status == SubscriptionStatus.BOUNCED
+    suppression = Suppression.objects.get(email_hash=email_hash(sent.email_address))
+    assert suppression.reason == SuppressionReason.BOUNCED
+    assert counters(sent)["bounces"] == 1
+    assert sent.events.filter(event_type="bounce").get().description.startswith("Permanent")
+
+
+def test_a_transient_bounce_is_stored_and_changes_nothing(sent):
+    post(ses_event(sent, "Bounce", bounce_type="Transient"))
+    sent.refresh_from_db()
+    assert sent.status == SendStatus.SENT
+    assert sent.subscription.status == SubscriptionStatus.ACTIVE
+    assert not Suppression.objects.exists()
+    assert counters(sent)["bounces"] == 0
+    assert sent.events.get().bounce_type == "Transient"
+
+
+def test_a_complaint_ends_the_subscription_even_after_an_unsubscribe(sent):
+    sub = sent.subscription
+    sub.status = SubscriptionStatus.UNSUBSCRIBED
+    sub.save()
+    post(ses_event(sent, "Complaint"))
+    sent.refresh_from_db()
+    sub.refresh_from_db()
+    assert sent.status == SendStatus.COMPLAINED
+    assert sub.status == SubscriptionStatus.COMPLAINED
+    assert Suppression.objects.get().reason == SuppressionReason.COMPLAINED
+    assert counters(sent)["complaints"] == 1
+    post(ses_event(sent, "Complaint"))  # a second report: stored, counted once
+    assert counters(sent)["complaints"] == 1
+
+
+def test_an_event_is_found_by_the_esp_message_id_without_metadata(sent):
+    post(ses_event(sent, "Open", send_id=False))
+    sent.refresh_from_db()
+    assert sent.status == SendStatus.OPENED
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"send_id": False, "message_id": "someone-elses-message"},  # not our mail
+        {"recipient": "otra@example.com"},  # metadata of another address
+    ],
+)
+def test_events_that_are_not_about_our_send_are_acknowledged_and_ignored(sent, change):
+    event = ses_event(sent, "Open", send_id=change.get("send_id", True))
+    if "message_id" in change:
+        event["mail"]["messageId"] = change["message_id"]
+    if "recipient" in change:
+        event["mail"]["destination"] = [change["recipient"]]
+    assert post(event).status_code == 200
+    assert not EmailEvent.objects.exists()
+    sent.refresh_from_db()
+    assert sent.status == SendStatus.SENT
+
+
+@pytest.mark.parametrize("send_id", ["not-a-number", -4, 2**70, True, None, [1]])
+def test_malformed_send_ids_in_metadata_fall_back_to_the_message_id(sent, send_id):
+    event = ses_event(sent, "Open", send_id=False)
+    event["mail"]["headers"] = [{"name": "X-Metadata", "value": json.dumps({"send_id": send_id})}]
+    assert post(event).status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == SendStatus.OPENED
+
+
+def test_bad_requests_are_refused_with_4xx_and_record_nothing(sent):
+    assert post(ses_event(sent, "Open"), auth=None).status_code == 401
+    wrong = "Basic " + base64.b64encode(b"petclinic:wrong").decode()
+    assert post(ses_event(sent, "Open"), auth=wrong).status_code == 400
+    mismatched = Client().post(
+        URL,
+        json.dumps({"Type": "Notification", "MessageId": "a", "Message": "{}"}),
+        content_type="text/plain",
+        headers={
+            "authorization": AUTH,
+            "x-amz-sns-message-type": "Notification",
+            "x-amz-sns-message-id": "b",
+        },
+    )
+    assert mismatched.status_code == 400
+    assert not EmailEvent.objects.exists()
+
+
+def test_unknown_event_kinds_are_ignored(sent):
+    assert post(ses_event(sent, "DeliveryDelay")).status_code == 200
+    assert not EmailEvent.objects.exists()
+
+
+def test_an_esp_unsubscribe_is_attributed_to_the_send():
+    from django_petmail.tracking.events import Incoming, record
+
+    campaign = CampaignFactory(status=CampaignStatus.SENDING)
+    send = SendFactory(campaign=campaign, status=SendStatus.SENT, esp_message_id="m-1")
+    record(
+        Incoming(
+            event_type="unsubscribed",
+            event_id="esp-unsub-1",
+            message_id="m-1",
+            recipient=send.email_address,
+            metadata={},
+        )
+    )
+    send.refresh_from_db()
+    assert send.status == SendStatus.UNSUBSCRIBED
+    assert send.subscription.status == SubscriptionStatus.UNSUBSCRIBED
+    assert send.subscription.unsubscribe_source == "esp_report"
+    assert EmailCampaign.objects.get(pk=campaign.pk).unsubscribe_count == 1
+
+
+def test_the_signal_reports_each_stored_event_once(sent, catch_signal):
+    from django_petmail import signals
+
+    calls = catch_signal(signals.email_event_recorded)
+    post(ses_event(sent, "Delivery"), sns_id="sns-once")
+    post(ses_event(sent, "Delivery"), sns_id="sns-once")
+    assert len(calls) == 1
+    assert calls[0]["send"] == sent and calls[0]["event"].event_type == "delivery"
+
+
+def test_opens_from_the_webhook_decide_an_ab_test():
+    """The automatic A/B winner, fed by real tracking events: B's subject is opened."""
+    for i in range(200):
+        SubscriptionFactory(email=f"ab{i}@example.com")
+    campaign = CampaignFactory(is_ab_test=True, ab_subject_b="Otra línea", ab_test_percent=50)
+    campaigns.start(campaign)
+    cohort = EmailSend.objects.filter(campaign=campaign, status=SendStatus.SENT)
+    for send in cohort.filter(ab_variant="B")[:60]:
+        post(ses_event(send, "Open"))
+    for send in cohort.filter(ab_variant="A")[:10]:
+        post(ses_event(send, "Open"))
+    campaign.refresh_from_db()
+    result = decide(campaign)
+    assert result["winner"] == "B"
+    assert result["significant"] is True
