@@ -299,3 +299,34 @@ def test_opens_from_the_webhook_decide_an_ab_test():
     result = decide(campaign)
     assert result["winner"] == "B"
     assert result["significant"] is True
+
+
+def test_events_that_beat_the_batch_to_the_database_are_not_lost():
+    """SES reports within seconds; a rate-capped batch records its sends later. Engagement
+    on a send still ``sending`` keeps its timestamp and the batch derives the status from it;
+    a bounce is terminal at once and the batch does not count it as sent."""
+    from django_petmail.sending.claims import claim_batch
+    from django_petmail.sending.dispatch import dispatch_batch
+
+    subs = [SubscriptionFactory(email=f"early{i}@example.com") for i in range(3)]
+    campaign = CampaignFactory()
+    campaigns.start(campaign, enqueue=False)
+    ids = claim_batch(campaign.pk, 10, "worker")
+    opened, bounced, plain = (EmailSend.objects.get(subscription=s) for s in subs)
+    assert opened.status == SendStatus.SENDING
+    post(ses_event(opened, "Delivery", message_id="not-yet-stored"))
+    post(ses_event(opened, "Open", message_id="not-yet-stored"))
+    post(ses_event(bounced, "Bounce", message_id="not-yet-stored"))
+
+    result = dispatch_batch(campaign, ids)
+
+    statuses = dict(EmailSend.objects.filter(campaign=campaign).values_list("pk", "status"))
+    assert statuses == {
+        opened.pk: SendStatus.OPENED,
+        bounced.pk: SendStatus.BOUNCED,
+        plain.pk: SendStatus.SENT,
+    }
+    campaign.refresh_from_db()
+    assert (result.sent, result.skipped) == (2, 0)  # the bounced one is no longer in flight
+    assert (campaign.sent_count, campaign.open_count, campaign.delivered_count) == (2, 1, 1)
+    assert campaign.bounce_count == 1

@@ -19,7 +19,7 @@ from anymail.exceptions import (
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone, translation
 
@@ -328,6 +328,8 @@ def _record(
             increment=("attempts",),
             where={"status": SendStatus.SENDING},
         )
+        if sent:
+            _status_from_early_events([pk for pk, _ in sent])
         for status, ids in by_status.items():
             counts[status] = EmailSend.objects.filter(pk__in=ids, status=SendStatus.SENDING).update(
                 status=status,
@@ -354,6 +356,24 @@ def _record(
     result.failed = counts.get(SendStatus.FAILED, 0) + gave_up
     result.bounced = counts.get(SendStatus.BOUNCED, 0)
     result.skipped = counts.get(SendStatus.SKIPPED, 0)
+
+
+def _status_from_early_events(send_ids: list[int]) -> int:
+    """Sends the ESP reported on before this batch recorded them (delivered, opened or
+    clicked while still ``sending``): their status follows the furthest timestamp."""
+    return (
+        EmailSend.objects.filter(pk__in=send_ids, status=SendStatus.SENT)
+        .filter(
+            Q(delivered_at__isnull=False) | Q(opened_at__isnull=False) | Q(clicked_at__isnull=False)
+        )
+        .update(
+            status=Case(
+                When(clicked_at__isnull=False, then=Value(SendStatus.CLICKED)),
+                When(opened_at__isnull=False, then=Value(SendStatus.OPENED)),
+                default=Value(SendStatus.DELIVERED),
+            )
+        )
+    )
 
 
 def _retry_or_fail(send_ids: list[int], fatal: str) -> int:

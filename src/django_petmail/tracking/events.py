@@ -59,12 +59,15 @@ EVENT_TYPES = {
 }
 
 # The states a send may move *from* into each engagement or terminal state: the ones
-# before it on the progress line, from "sent" on (nothing reaches a send not yet sent).
+# before it on the progress line, from "sent" on. An event can beat the batch that sent the
+# message to the database (SES reports within seconds; a rate-capped batch takes longer):
+# engagement then only sets its timestamp, and the batch derives the status from it when it
+# records the send (see sending.dispatch); a bounce or complaint is terminal at once.
 _OUT = SEND_PROGRESS[SEND_PROGRESS.index(SendStatus.SENT) :]
 _DELIVERED_FROM = _OUT[: _OUT.index(SendStatus.DELIVERED)]
 _OPENED_FROM = _OUT[: _OUT.index(SendStatus.OPENED)]
 _CLICKED_FROM = _OUT[: _OUT.index(SendStatus.CLICKED)]
-_TERMINAL_FROM = _OUT
+_TERMINAL_FROM = (SendStatus.SENDING, *_OUT)
 
 #: Amazon SES's bounce types that do not end an address (anymail reports them as bounced).
 SOFT_BOUNCE_TYPES = frozenset({"Transient", "Undetermined"})
