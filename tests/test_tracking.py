@@ -330,3 +330,20 @@ def test_events_that_beat_the_batch_to_the_database_are_not_lost():
     assert (result.sent, result.skipped) == (2, 0)  # the bounced one is no longer in flight
     assert (campaign.sent_count, campaign.open_count, campaign.delivered_count) == (2, 1, 1)
     assert campaign.bounce_count == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [("Send", SendStatus.SENT), ("Delivery", SendStatus.DELIVERED), ("Open", SendStatus.OPENED)],
+)
+def test_an_esp_event_resolves_a_send_the_reaper_left_unknown(kind, status):
+    """The worker died mid-batch, so the reaper could not tell whether the message left;
+    an event from the ESP about it says it did."""
+    campaign = CampaignFactory(status=CampaignStatus.SENDING)
+    send = SendFactory(campaign=campaign, status=SendStatus.UNKNOWN)
+    post(ses_event(send, kind))
+    send.refresh_from_db()
+    assert send.status == status and send.sent_at is not None
+    assert EmailCampaign.objects.get(pk=campaign.pk).sent_count == 1
+    post(ses_event(send, "Delivery"))
+    assert EmailCampaign.objects.get(pk=campaign.pk).sent_count == 1  # counted once

@@ -69,6 +69,19 @@ _OPENED_FROM = _OUT[: _OUT.index(SendStatus.OPENED)]
 _CLICKED_FROM = _OUT[: _OUT.index(SendStatus.CLICKED)]
 _TERMINAL_FROM = (SendStatus.SENDING, *_OUT)
 
+#: Events that prove the ESP accepted the message.
+_PROVES_SENT = frozenset(
+    {
+        EventType.SEND,
+        EventType.DELIVERY,
+        EventType.OPEN,
+        EventType.CLICK,
+        EventType.BOUNCE,
+        EventType.COMPLAINT,
+        EventType.DEFERRED,
+    }
+)
+
 #: Amazon SES's bounce types that do not end an address (anymail reports them as bounced).
 SOFT_BOUNCE_TYPES = frozenset({"Transient", "Undetermined"})
 
@@ -175,6 +188,12 @@ def _apply(
     counters: dict[str, int] = {}
     now = timezone.now()
     row = EmailSend.objects.filter(pk=send.pk)
+    if event_type in _PROVES_SENT and row.filter(status=SendStatus.UNKNOWN).update(
+        status=SendStatus.SENT, sent_at=when, updated_at=now
+    ):
+        # a send the reaper marked "unknown" (its worker died mid-batch): the ESP has it,
+        # so the doubt is over — it was sent, and the event applies from there
+        counters["sent_count"] = 1
     if event_type == EventType.DELIVERY:
         if row.filter(delivered_at__isnull=True).update(delivered_at=when, updated_at=now):
             counters["delivered_count"] = 1
