@@ -1,12 +1,14 @@
 """``build_marketing_message``: unsubscribe headers (RFC 2369/8058), footer, metadata."""
 
 import email
+import email.message
 import email.mime.message
 import email.policy
 import re
 import time
 from unittest import mock
 
+import django
 import pytest
 from django.conf import settings
 from django.core import mail
@@ -258,17 +260,48 @@ def test_multipart_boundary_is_preset_and_the_parts_read_back_intact():
     assert build(sub).message().get_boundary() != boundary  # random per message
 
 
-def test_a_boundary_found_in_a_part_is_drawn_again(monkeypatch):
+def test_a_boundary_found_in_a_part_sent_as_is_is_drawn_again(monkeypatch):
     from django_petmail.sending import messages
 
     taken = "=_petmail_" + "0" * 32
     draws = iter([taken, taken, "=_petmail_" + "1" * 32])
     monkeypatch.setattr(messages, "_new_boundary", lambda: next(draws))
-    message = build(SubscriptionFactory(), text=f"a line quoting {taken} in the text")
-    mime = message.message()
+    mime = email.message.EmailMessage()
+    mime.set_content(f"a line quoting {taken} in the text", cte="8bit")
+    mime.add_alternative("<p>ñandú</p>", subtype="html", cte="8bit")
+    messages.preset_boundaries(mime)
     assert mime.get_boundary() == "=_petmail_" + "1" * 32
     received = email.message_from_bytes(mime.as_bytes(), policy=email.policy.default)
     assert received.get_body(("plain",)).get_content().startswith("a line quoting")
+
+
+def test_quoted_printable_and_base64_parts_cannot_hold_a_boundary(monkeypatch):
+    """Their encodings never produce ``=_``, so they need no search (and get none)."""
+    from django_petmail.sending import messages
+
+    taken = "=_petmail_" + "0" * 32
+    monkeypatch.setattr(messages, "_new_boundary", lambda: taken)
+    mime = email.message.EmailMessage()
+    mime.set_content(f"quoting {taken}", cte="quoted-printable")
+    mime.add_alternative(f"<p>{taken}</p>", subtype="html", cte="base64")
+    messages.preset_boundaries(mime)
+    assert mime.get_boundary() == taken
+    received = email.message_from_bytes(mime.as_bytes(), policy=email.policy.default)
+    assert taken in received.get_body(("plain",)).get_content()
+    assert taken in received.get_body(("html",)).get_content()
+
+
+def test_message_arguments_reach_django():
+    """Django 6's SMTP backend calls ``message(policy=…)``; the override passes it on (and
+    on Django 5.2, which takes no arguments, Django's own error comes through)."""
+    message = build(SubscriptionFactory())
+    if django.VERSION >= (6,):
+        mime = message.message(policy=email.policy.SMTP)
+        assert mime.policy == email.policy.SMTP
+        assert mime.get_boundary().startswith("=_petmail_")
+    else:
+        with pytest.raises(TypeError, match="policy"):
+            message.message(policy=email.policy.SMTP)
 
 
 def test_nested_multiparts_each_get_a_boundary_and_attachments_survive():
@@ -276,7 +309,7 @@ def test_nested_multiparts_each_get_a_boundary_and_attachments_survive():
     message.attach("consejos.txt", "Consejos de otoño\n", "text/plain")
     message.attach("carta.pdf", b"%PDF-1.4 fake", "application/pdf")
     inner = email.message_from_string("Subject: reenviado\n\nhola\n")
-    message.attach(email.mime.message.MIMEMessage(inner))
+    message.attach("reenviado.eml", inner, "message/rfc822")
     mime = message.message()
     multiparts = [p for p in mime.walk() if p.get_content_maintype() == "multipart"]
     boundaries = [p.get_boundary() for p in multiparts]

@@ -40,8 +40,9 @@ class MarketingMessage(AnymailMessage):
     substring tests gives the same guarantee for less.
     """
 
-    def message(self) -> Any:
-        msg = super().message()
+    def message(self, *args: Any, **kwargs: Any) -> Any:
+        # Django 6 passes ``policy=`` (its SMTP backend does); earlier versions pass nothing
+        msg = super().message(*args, **kwargs)
         preset_boundaries(msg)
         return msg
 
