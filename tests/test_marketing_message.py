@@ -2,7 +2,6 @@
 
 import email
 import email.message
-import email.mime.message
 import email.policy
 import re
 import time
