@@ -4,6 +4,7 @@ opens and clicks counted once, permanent bounces and complaints stop mail to the
 
 import base64
 import json
+from datetime import UTC
 
 import pytest
 from django.test import Client
@@ -347,3 +348,31 @@ def test_an_esp_event_resolves_a_send_the_reaper_left_unknown(kind, status):
     assert EmailCampaign.objects.get(pk=campaign.pk).sent_count == 1
     post(ses_event(send, "Delivery"))
     assert EmailCampaign.objects.get(pk=campaign.pk).sent_count == 1  # counted once
+
+
+def test_event_times_come_from_the_esp_and_naive_ones_are_utc(sent):
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from django_petmail.tracking.receiver import handle_tracking
+
+    def anymail_event(event_id, timestamp):
+        return SimpleNamespace(
+            event_type="opened",
+            event_id=event_id,
+            message_id=sent.esp_message_id,
+            recipient=sent.email_address,
+            metadata={"send_id": str(sent.pk)},  # some ESPs hand metadata back as text
+            timestamp=timestamp,
+            esp_event=None,
+            click_url=None,
+            user_agent=None,
+            description=None,
+            mta_response=None,
+        )
+
+    handle_tracking(None, anymail_event("naive", datetime(2026, 11, 2, 9, 30)))
+    sent.refresh_from_db()
+    assert sent.opened_at == datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    handle_tracking(None, anymail_event("no-time", None))
+    assert sent.events.get(esp_event_id="no-time").occurred_at is not None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -112,12 +112,19 @@ class Incoming:
             message_id=_text(event.message_id, 255) or None,
             recipient=_text(event.recipient, 254) or None,
             metadata=event.metadata if isinstance(event.metadata, dict) else {},
-            timestamp=event.timestamp if isinstance(event.timestamp, datetime) else None,
+            timestamp=_aware(event.timestamp),
             click_url=_text(event.click_url, 2000),
             user_agent=_text(event.user_agent, 500),
             description=_text(event.description or event.mta_response, 1000),
             bounce_type=_text(bounce.get("bounceType"), 50),
         )
+
+
+def _aware(value: Any) -> datetime | None:
+    """The event's time, as an aware datetime (a naive one is taken as UTC)."""
+    if not isinstance(value, datetime):
+        return None
+    return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
 
 
 def _text(value: Any, limit: int) -> str:
