@@ -4,7 +4,8 @@ opens and clicks counted once, permanent bounces and complaints stop mail to the
 
 import base64
 import json
-from datetime import UTC
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
@@ -23,6 +24,7 @@ from django_petmail.models import (
 )
 from django_petmail.models.subscriptions import email_hash
 from django_petmail.sending.ab import decide
+from django_petmail.tracking.receiver import handle_tracking
 from tests.factories import CampaignFactory, SendFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -351,11 +353,6 @@ def test_an_esp_event_resolves_a_send_the_reaper_left_unknown(kind, status):
 
 
 def test_event_times_come_from_the_esp_and_naive_ones_are_utc(sent):
-    from datetime import datetime
-    from types import SimpleNamespace
-
-    from django_petmail.tracking.receiver import handle_tracking
-
     def anymail_event(event_id, timestamp):
         return SimpleNamespace(
             event_type="opened",
