@@ -373,3 +373,35 @@ def test_event_times_come_from_the_esp_and_naive_ones_are_utc(sent):
     assert sent.opened_at == datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
     handle_tracking(None, anymail_event("no-time", None))
     assert sent.events.get(esp_event_id="no-time").occurred_at is not None
+
+
+@pytest.mark.parametrize("kind", ["Bounce", "Complaint"])
+def test_an_address_that_cannot_be_mailed_leaves_every_sequence(sent, kind):
+    from django_petmail.models import EnrollmentStatus
+    from tests.factories import EnrollmentFactory, SequenceFactory
+
+    marketing = EnrollmentFactory(subscription=sent.subscription)
+    reminders = EnrollmentFactory(
+        subscription=sent.subscription, sequence=SequenceFactory(is_marketing=False)
+    )
+    someone_else = EnrollmentFactory()
+    post(ses_event(sent, kind))
+    for enrollment in (marketing, reminders):
+        enrollment.refresh_from_db()
+        assert enrollment.status == EnrollmentStatus.CANCELLED
+        assert (
+            enrollment.cancelled_reason
+            == sent.subscription.__class__.objects.get(pk=sent.subscription_id).status
+        )
+    someone_else.refresh_from_db()
+    assert someone_else.status == EnrollmentStatus.ACTIVE
+
+
+def test_a_transient_bounce_leaves_sequences_alone(sent):
+    from django_petmail.models import EnrollmentStatus
+    from tests.factories import EnrollmentFactory
+
+    enrollment = EnrollmentFactory(subscription=sent.subscription)
+    post(ses_event(sent, "Bounce", bounce_type="Transient"))
+    enrollment.refresh_from_db()
+    assert enrollment.status == EnrollmentStatus.ACTIVE

@@ -333,7 +333,7 @@ def unsubscribe(
             consent,
             {"reason": reason, "send": send_id} if send_id else {"reason": reason},
         )
-        _cancel_marketing_enrollments(subscription)
+        cancel_enrollments(subscription, reason="unsubscribed")
         if send_id is not None:
             _attribute_to_send(subscription, send_id, now)
     signals.unsubscribed.send(
@@ -342,15 +342,20 @@ def unsubscribe(
     return True
 
 
-def _cancel_marketing_enrollments(subscription: NewsletterSubscription) -> int:
+def cancel_enrollments(
+    subscription: NewsletterSubscription, *, reason: str, marketing_only: bool = True
+) -> int:
+    """Cancel the subscriber's active or paused sequence enrollments: the marketing ones
+    when they unsubscribe, all of them when the address cannot be mailed at all."""
     who = Q(subscription=subscription)
     if subscription.owner_id:
         who |= Q(owner_id=subscription.owner_id)
-    return SequenceEnrollment.objects.filter(
-        who,
-        sequence__is_marketing=True,
-        status__in=[EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED],
-    ).update(status=EnrollmentStatus.CANCELLED, cancelled_reason="unsubscribed")
+    enrollments = SequenceEnrollment.objects.filter(
+        who, status__in=[EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED]
+    )
+    if marketing_only:
+        enrollments = enrollments.filter(sequence__is_marketing=True)
+    return enrollments.update(status=EnrollmentStatus.CANCELLED, cancelled_reason=reason)
 
 
 def _attribute_to_send(subscription: NewsletterSubscription, send_id: int, now: Any) -> None:

@@ -249,14 +249,20 @@ def _apply(
 
 def _stop_mail(send: EmailSend, status: str, reason: str) -> None:
     """No more mail to this address: the subscription leaves (a complaint also ends a
-    pending or unsubscribed one) and the address's hash is suppressed."""
+    pending or unsubscribed one), its sequence enrollments are cancelled, marketing or not,
+    and the address's hash is suppressed."""
     leaving = [SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE]
     if status == SubscriptionStatus.COMPLAINED:
         leaving += [SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.BOUNCED]
     if send.subscription_id:
+        from ..subscriptions import cancel_enrollments
+
         NewsletterSubscription.objects.filter(pk=send.subscription_id, status__in=leaving).update(
             status=status, updated_at=timezone.now()
         )
+        subscription = NewsletterSubscription.objects.filter(pk=send.subscription_id).first()
+        if subscription is not None:
+            cancel_enrollments(subscription, reason=status, marketing_only=False)
     Suppression.objects.get_or_create(
         email_hash=email_hash(send.email_address), defaults={"reason": reason}
     )
