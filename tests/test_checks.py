@@ -117,3 +117,15 @@ from django_petmail.adapter import PetmailAdapter  # noqa: E402
 
 class PetNameAdapter(PetmailAdapter):
     owner_email_field = "name"
+
+
+def test_ses_tracking_webhook_check(settings):
+    """W006: with the SES backend, the tracking path must reach the package's view."""
+    settings.EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
+    assert "petmail.W006" not in ids(checks.check_deploy())  # the example project's URLs
+    settings.ROOT_URLCONF = "tests.urls_anymail_first"
+    assert "petmail.W006" in ids(checks.check_deploy())  # anymail's view shadows ours
+    settings.ROOT_URLCONF = "tests.urls_no_tracking"
+    assert "petmail.W006" in ids(checks.check_deploy())
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert "petmail.W006" not in ids(checks.check_deploy())  # not SES: not asked

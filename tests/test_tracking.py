@@ -405,3 +405,81 @@ def test_a_transient_bounce_leaves_sequences_alone(sent):
     post(ses_event(sent, "Bounce", bounce_type="Transient"))
     enrollment.refresh_from_db()
     assert enrollment.status == EnrollmentStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json at all",
+        json.dumps(["a", "list"]),
+        json.dumps({"Type": "Notification", "MessageId": "m1", "Message": "{not json"}),
+        json.dumps({"Type": "Notification", "MessageId": "m1", "Message": json.dumps([1, 2])}),
+        json.dumps(  # a bounce without its bounce details
+            {
+                "Type": "Notification",
+                "MessageId": "m1",
+                "Message": json.dumps({"eventType": "Bounce", "mail": {}}),
+            }
+        ),
+    ],
+)
+def test_unreadable_payloads_are_refused_with_400_not_500(sent, body):
+    response = Client(raise_request_exception=False).post(
+        URL,
+        body,
+        content_type="text/plain",
+        headers={
+            "authorization": AUTH,
+            "x-amz-sns-message-type": "Notification",
+            "x-amz-sns-message-id": "m1",
+        },
+    )
+    assert response.status_code == 400
+    assert not EmailEvent.objects.exists()
+
+
+def test_inbound_mail_routed_to_the_tracking_url_stays_a_loud_configuration_error(sent):
+    """Not bad input but a deployment mistake (an SES receipt rule publishing to the
+    tracking topic): anymail's configuration error, a 500 in the error log, is kept."""
+    body = json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": "m3",
+            "Message": json.dumps({"notificationType": "Received", "mail": {}}),
+        }
+    )
+    response = Client(raise_request_exception=False).post(
+        URL,
+        body,
+        content_type="text/plain",
+        headers={
+            "authorization": AUTH,
+            "x-amz-sns-message-type": "Notification",
+            "x-amz-sns-message-id": "m3",
+        },
+    )
+    assert response.status_code == 500
+    assert not EmailEvent.objects.exists()
+
+
+def test_a_failure_after_parsing_is_a_500_so_the_esp_retries(sent, monkeypatch):
+    from django.db import DatabaseError
+
+    from django_petmail.tracking import receiver
+
+    def database_down(incoming):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(receiver, "record", database_down)
+    event = ses_event(sent, "Open")
+    response = Client(raise_request_exception=False).post(
+        URL,
+        json.dumps({"Type": "Notification", "MessageId": "m2", "Message": json.dumps(event)}),
+        content_type="text/plain",
+        headers={
+            "authorization": AUTH,
+            "x-amz-sns-message-type": "Notification",
+            "x-amz-sns-message-id": "m2",
+        },
+    )
+    assert response.status_code == 500

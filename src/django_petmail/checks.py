@@ -152,4 +152,28 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
                 id="petmail.W005",
             )
         )
+    if "amazon_ses" in settings.EMAIL_BACKEND and not _ses_tracking_served():
+        messages.append(
+            checks.Warning(
+                "The Amazon SES tracking webhook is not served by django_petmail's view, so "
+                "bounces and complaints may not be recorded, or unreadable notifications "
+                "answer 500 and SNS redelivers them for days.",
+                hint="Include 'django_petmail.tracking.urls' under 'anymail/', before "
+                "'anymail.urls'.",
+                id="petmail.W006",
+            )
+        )
     return messages
+
+
+def _ses_tracking_served() -> bool:
+    """Whether anymail's SES tracking path resolves to the package's view."""
+    from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+
+    from .tracking.webhooks import RefuseUnreadable
+
+    try:
+        view = resolve(reverse("petmail_amazon_ses_tracking_webhook")).func
+    except (NoReverseMatch, Resolver404):
+        return False
+    return issubclass(getattr(view, "view_class", object), RefuseUnreadable)
