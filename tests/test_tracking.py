@@ -71,6 +71,8 @@ def ses_event(send, kind, *, send_id=True, message_id=None, **detail):
 
 
 def post(event, *, sns_id=None, auth=AUTH, body=None):
+    """POST an SNS notification of ``event`` (or a raw ``body``) as SES would; a server
+    error comes back as a 500 response, as the ESP would see it."""
     sns_id = sns_id or f"sns-{next(_ids)}"
     payload = (
         body
@@ -88,7 +90,8 @@ def post(event, *, sns_id=None, auth=AUTH, body=None):
     headers = {"x-amz-sns-message-type": "Notification", "x-amz-sns-message-id": sns_id}
     if auth:
         headers["authorization"] = auth
-    return Client().post(URL, payload, content_type="text/plain", headers=headers)
+    client = Client(raise_request_exception=False)
+    return client.post(URL, payload, content_type="text/plain", headers=headers)
 
 
 @pytest.fixture
@@ -424,16 +427,7 @@ def test_a_transient_bounce_leaves_sequences_alone(sent):
     ],
 )
 def test_unreadable_payloads_are_refused_with_400_not_500(sent, body):
-    response = Client(raise_request_exception=False).post(
-        URL,
-        body,
-        content_type="text/plain",
-        headers={
-            "authorization": AUTH,
-            "x-amz-sns-message-type": "Notification",
-            "x-amz-sns-message-id": "m1",
-        },
-    )
+    response = post(None, sns_id="m1", body=body)
     assert response.status_code == 400
     assert not EmailEvent.objects.exists()
 
@@ -448,16 +442,7 @@ def test_inbound_mail_routed_to_the_tracking_url_stays_a_loud_configuration_erro
             "Message": json.dumps({"notificationType": "Received", "mail": {}}),
         }
     )
-    response = Client(raise_request_exception=False).post(
-        URL,
-        body,
-        content_type="text/plain",
-        headers={
-            "authorization": AUTH,
-            "x-amz-sns-message-type": "Notification",
-            "x-amz-sns-message-id": "m3",
-        },
-    )
+    response = post(None, sns_id="m3", body=body)
     assert response.status_code == 500
     assert not EmailEvent.objects.exists()
 
@@ -472,14 +457,9 @@ def test_a_failure_after_parsing_is_a_500_so_the_esp_retries(sent, monkeypatch):
 
     monkeypatch.setattr(receiver, "record", database_down)
     event = ses_event(sent, "Open")
-    response = Client(raise_request_exception=False).post(
-        URL,
-        json.dumps({"Type": "Notification", "MessageId": "m2", "Message": json.dumps(event)}),
-        content_type="text/plain",
-        headers={
-            "authorization": AUTH,
-            "x-amz-sns-message-type": "Notification",
-            "x-amz-sns-message-id": "m2",
-        },
+    response = post(
+        None,
+        sns_id="m2",
+        body=json.dumps({"Type": "Notification", "MessageId": "m2", "Message": json.dumps(event)}),
     )
     assert response.status_code == 500
