@@ -528,6 +528,28 @@ def test_an_address_the_esp_rejects_counts_as_a_bounce(status, subs):
     assert (campaign.sent_count, campaign.bounce_count, campaign.status) == (3, 1, "sent")
 
 
+def test_a_send_time_reject_ends_the_address_like_a_reported_bounce(subs):
+    """The same policy as a permanent bounce from the tracking webhook: suppressed (so a
+    later re-subscription is refused) and out of every sequence, marketing or not."""
+    from django_petmail.models import EnrollmentStatus, Suppression, SuppressionReason
+    from django_petmail.models.subscriptions import email_hash
+    from tests.factories import EnrollmentFactory, SequenceFactory
+
+    STATUSES[subs[0].email] = "rejected"
+    reminders = EnrollmentFactory(
+        subscription=subs[0], sequence=SequenceFactory(is_marketing=False)
+    )
+    other = EnrollmentFactory(subscription=subs[1])
+    with override_settings(EMAIL_BACKEND=ESP):
+        start(CampaignFactory())
+    assert Suppression.objects.get().email_hash == email_hash(subs[0].email)
+    assert Suppression.objects.get().reason == SuppressionReason.BOUNCED
+    reminders.refresh_from_db()
+    other.refresh_from_db()
+    assert (reminders.status, reminders.cancelled_reason) == (EnrollmentStatus.CANCELLED, "bounced")
+    assert other.status == EnrollmentStatus.ACTIVE
+
+
 @pytest.mark.parametrize("status", ["rejected", "invalid"])
 def test_a_rejected_recipient_status_is_a_bounce_when_anymail_does_not_raise(status, subs):
     STATUSES[subs[0].email] = status

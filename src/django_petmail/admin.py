@@ -19,6 +19,8 @@ from django.utils.translation import ngettext
 
 from .gdpr import erase_subscriber, export_subscriber
 from .models import (
+    AB_FIELDS,
+    AB_SETTINGS,
     COUNTER_FIELDS,
     AutomatedSequence,
     CampaignStatus,
@@ -310,35 +312,12 @@ class EmailCampaignAdmin(admin.ModelAdmin):
             _("Prueba A/B"),
             {
                 "classes": ("collapse",),
-                "fields": (
-                    "is_ab_test",
-                    "ab_subject_b",
-                    "ab_html_content_b",
-                    "ab_test_percent",
-                    "ab_winner_metric",
-                    "ab_wait_hours",
-                    "ab_winner",
-                    "ab_decided_at",
-                    "ab_result",
-                ),
+                "fields": AB_FIELDS,
             },
         ),
         (
             _("Resultados"),
-            {
-                "fields": (
-                    "recipient_count",
-                    "sent_count",
-                    "delivered_count",
-                    "open_count",
-                    "click_count",
-                    "bounce_count",
-                    "unsubscribe_count",
-                    "complaint_count",
-                    "failed_count",
-                    "revenue_attributed",
-                )
-            },
+            {"fields": ("recipient_count", *COUNTER_FIELDS)},
         ),
     )
 
@@ -374,12 +353,7 @@ class EmailCampaignAdmin(admin.ModelAdmin):
                 "html_content",
                 "text_content",
                 "scheduled_at",
-                "is_ab_test",
-                "ab_subject_b",
-                "ab_html_content_b",
-                "ab_test_percent",
-                "ab_winner_metric",
-                "ab_wait_hours",
+                *AB_SETTINGS,
             ]
         return fields
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ from .models import (
     SequenceEnrollment,
     SubscriptionStatus,
     Suppression,
+    SuppressionReason,
+    email_hash,
     normalize_email,
 )
 from .ratelimit import hit
@@ -342,20 +345,58 @@ def unsubscribe(
     return True
 
 
-def cancel_enrollments(
-    subscription: NewsletterSubscription, *, reason: str, marketing_only: bool = True
-) -> int:
-    """Cancel the subscriber's active or paused sequence enrollments: the marketing ones
-    when they unsubscribe, all of them when the address cannot be mailed at all."""
+def cancel_enrollments(subscription: NewsletterSubscription, *, reason: str) -> int:
+    """Cancel the subscriber's active or paused enrollments in marketing sequences."""
     who = Q(subscription=subscription)
     if subscription.owner_id:
         who |= Q(owner_id=subscription.owner_id)
+    return _cancel_enrollments(who, reason=reason, marketing_only=True)
+
+
+def _cancel_enrollments(who: Q, *, reason: str, marketing_only: bool) -> int:
     enrollments = SequenceEnrollment.objects.filter(
         who, status__in=[EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED]
     )
     if marketing_only:
         enrollments = enrollments.filter(sequence__is_marketing=True)
     return enrollments.update(status=EnrollmentStatus.CANCELLED, cancelled_reason=reason)
+
+
+#: What ends an address for good, and the suppression reason it is recorded under.
+_STOP_REASONS: dict[str, str] = {
+    SubscriptionStatus.BOUNCED: SuppressionReason.BOUNCED,
+    SubscriptionStatus.COMPLAINED: SuppressionReason.COMPLAINED,
+}
+
+
+def stop_mail(subscription_ids: Iterable[int], emails: Iterable[str], *, status: str) -> None:
+    """No more mail to these addresses, ever: a permanent bounce (at send time or reported
+    later by the ESP) or a spam complaint.
+
+    The subscriptions leave (``status``: ``bounced`` or ``complained``; a complaint also
+    ends an unsubscribed or bounced one), every sequence enrollment of theirs is cancelled,
+    marketing or not, and the addresses' hashes are suppressed, which survives erasure. A
+    few statements whatever the number of addresses.
+    """
+    reason = _STOP_REASONS[status]
+    ids = sorted(set(subscription_ids))
+    leaving = [SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE]
+    if status == SubscriptionStatus.COMPLAINED:
+        leaving += [SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.BOUNCED]
+    if ids:
+        NewsletterSubscription.objects.filter(pk__in=ids, status__in=leaving).update(
+            status=status, updated_at=timezone.now()
+        )
+        owners = NewsletterSubscription.objects.filter(pk__in=ids, owner__isnull=False)
+        _cancel_enrollments(
+            Q(subscription_id__in=ids) | Q(owner_id__in=owners.values("owner_id")),
+            reason=status,
+            marketing_only=False,
+        )
+    Suppression.objects.bulk_create(
+        [Suppression(email_hash=h, reason=reason) for h in {email_hash(e) for e in emails if e}],
+        ignore_conflicts=True,
+    )
 
 
 def _attribute_to_send(subscription: NewsletterSubscription, send_id: int, now: Any) -> None:

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from .. import campaigns
 from ..exceptions import InvalidTransition
-from ..models import COUNTER_FIELDS, EmailCampaign, NewsletterSubscription
+from ..models import AB_FIELDS, COUNTER_FIELDS, EmailCampaign, NewsletterSubscription
 from ..rendering.sandbox import TemplateError
 
 
@@ -37,24 +37,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "scheduled_at",
             "started_at",
             "completed_at",
-            "is_ab_test",
-            "ab_subject_b",
-            "ab_html_content_b",
-            "ab_test_percent",
-            "ab_winner_metric",
-            "ab_wait_hours",
-            "ab_winner",
-            "ab_decided_at",
-            "ab_result",
-            "sent_count",
-            "delivered_count",
-            "open_count",
-            "click_count",
-            "bounce_count",
-            "unsubscribe_count",
-            "complaint_count",
-            "failed_count",
-            "revenue_attributed",
+            *AB_FIELDS,
+            *COUNTER_FIELDS,
             "open_rate",
             "click_rate",
             "created_at",

@@ -1,6 +1,8 @@
 """Models, one module per concept; import from here."""
 
 from .campaigns import (
+    AB_FIELDS,
+    AB_SETTINGS,
     CAMPAIGN_TRANSITIONS,
     COUNTER_FIELDS,
     ABVariant,
@@ -33,6 +35,8 @@ from .subscriptions import (
 from .templates import EmailTemplate, TemplateType
 
 __all__ = [
+    "AB_FIELDS",
+    "AB_SETTINGS",
     "CAMPAIGN_TRANSITIONS",
     "COUNTER_FIELDS",
     "SEND_PROGRESS",

@@ -35,6 +35,18 @@ CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+#: The A/B test's settings (staff and API clients edit them until the campaign sends) and,
+#: with its outcome, everything admin and API show about the test.
+AB_SETTINGS: tuple[str, ...] = (
+    "is_ab_test",
+    "ab_subject_b",
+    "ab_html_content_b",
+    "ab_test_percent",
+    "ab_winner_metric",
+    "ab_wait_hours",
+)
+AB_FIELDS: tuple[str, ...] = (*AB_SETTINGS, "ab_winner", "ab_decided_at", "ab_result")
+
 #: Results counters: written only by the sending pipeline (atomic F() updates), never by
 #: staff or API clients.
 COUNTER_FIELDS: tuple[str, ...] = (

@@ -39,6 +39,7 @@ from ..models import (
 from ..rendering import build_contexts
 from ..rendering.compose import CompiledContent, campaign_parts, compile_content
 from ..segments.service import eligible_subscriptions
+from ..subscriptions import stop_mail
 from . import ratecap
 from .messages import build_marketing_message
 
@@ -203,7 +204,7 @@ def dispatch_batch(
     site_url = get_adapter().get_site_url()
     sender = campaign.from_email or get_adapter().get_from_email()
     msgid_domain = sender.rpartition("@")[2].strip("> ") or None
-    rejected_subscriptions: list[int] = []
+    rejected: list[NewsletterSubscription] = []
     retry_reasons: list[tuple[int, str]] = []
     try:
         contexts = build_contexts([s.subscription for s in live]) if live else {}
@@ -214,7 +215,7 @@ def dispatch_batch(
         result.fatal = "" if outcome == "retry" else reason
         result.retry.extend(s.pk for s in live)
         retry_reasons.extend((s.pk, reason) for s in live)
-        _record(campaign, outcomes, result, rejected_subscriptions, retry_reasons, now)
+        _record(campaign, outcomes, result, rejected, retry_reasons, now)
         return result
     budget = ratecap.RateBudget(messages=len(live))
     try:
@@ -254,7 +255,7 @@ def dispatch_batch(
                     retry_reasons.append((send.pk, reason))
                     continue
                 if outcome == "bounced":
-                    rejected_subscriptions.append(sub.pk)
+                    rejected.append(sub)
                     outcomes[send.pk] = (SendStatus.BOUNCED, reason, "")
                 else:
                     outcomes[send.pk] = (SendStatus.FAILED, reason, "")
@@ -263,7 +264,7 @@ def dispatch_batch(
             esp_id = getattr(status, "message_id", None) or message.extra_headers["Message-ID"]
             recipient = (getattr(status, "recipients", None) or {}).get(sub.email)
             if recipient is not None and recipient.status in {"rejected", "invalid"}:
-                rejected_subscriptions.append(sub.pk)
+                rejected.append(sub)
                 outcomes[send.pk] = (
                     SendStatus.BOUNCED,
                     f"rejected by the ESP ({recipient.status})",
@@ -276,7 +277,7 @@ def dispatch_batch(
             connection.close()
         except Exception:  # closing a broken connection must not hide the batch's outcome
             logger.warning("closing the email connection failed", exc_info=True)
-    _record(campaign, outcomes, result, rejected_subscriptions, retry_reasons, now)
+    _record(campaign, outcomes, result, rejected, retry_reasons, now)
     return result
 
 
@@ -284,7 +285,7 @@ def _record(
     campaign: EmailCampaign,
     outcomes: dict[int, tuple[str, str, str]],
     result: BatchResult,
-    rejected_subscriptions: list[int],
+    rejected: list[NewsletterSubscription],
     retry_reasons: list[tuple[int, str]],
     now: Any,
 ) -> None:
@@ -341,10 +342,13 @@ def _record(
         update_from_pairs(EmailSend, "error_message", reasons + retry_reasons)
         if events:
             EmailEvent.objects.bulk_create(events, batch_size=500)
-        if rejected_subscriptions:
-            NewsletterSubscription.objects.filter(
-                pk__in=rejected_subscriptions, status=SubscriptionStatus.ACTIVE
-            ).update(status=SubscriptionStatus.BOUNCED, updated_at=now)
+        if rejected:
+            # refused by the ESP at send time: a permanent bounce, as if reported later
+            stop_mail(
+                [sub.pk for sub in rejected],
+                [sub.email for sub in rejected],
+                status=SubscriptionStatus.BOUNCED,
+            )
         gave_up = _retry_or_fail(result.retry, result.fatal) if result.retry else 0
         EmailCampaign.objects.filter(pk=campaign.pk).update(
             sent_count=F("sent_count") + counts.get(SendStatus.SENT, 0),

@@ -35,11 +35,9 @@ from ..models import (
     NewsletterSubscription,
     SendStatus,
     SubscriptionStatus,
-    Suppression,
-    SuppressionReason,
     UnsubscribeSource,
 )
-from ..models.subscriptions import email_hash, normalize_email
+from ..models.subscriptions import normalize_email
 
 logger = logging.getLogger(__name__)
 
@@ -223,13 +221,13 @@ def _apply(
             updated_at=now,
         ):
             counters["bounce_count"] = 1
-        _stop_mail(send, SubscriptionStatus.BOUNCED, SuppressionReason.BOUNCED)
+        _stop_mail(send, SubscriptionStatus.BOUNCED)
     elif event_type == EventType.COMPLAINT:
         if row.filter(status__in=(*_TERMINAL_FROM, SendStatus.BOUNCED)).update(
             status=SendStatus.COMPLAINED, updated_at=now
         ):
             counters["complaint_count"] = 1
-        _stop_mail(send, SubscriptionStatus.COMPLAINED, SuppressionReason.COMPLAINED)
+        _stop_mail(send, SubscriptionStatus.COMPLAINED)
     elif event_type == EventType.UNSUBSCRIBE and send.subscription_id:
         from ..subscriptions import unsubscribe
 
@@ -247,22 +245,9 @@ def _apply(
         )
 
 
-def _stop_mail(send: EmailSend, status: str, reason: str) -> None:
-    """No more mail to this address: the subscription leaves (a complaint also ends a
-    pending or unsubscribed one), its sequence enrollments are cancelled, marketing or not,
-    and the address's hash is suppressed."""
-    leaving = [SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE]
-    if status == SubscriptionStatus.COMPLAINED:
-        leaving += [SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.BOUNCED]
-    if send.subscription_id:
-        from ..subscriptions import cancel_enrollments
+def _stop_mail(send: EmailSend, status: str) -> None:
+    from ..subscriptions import stop_mail
 
-        NewsletterSubscription.objects.filter(pk=send.subscription_id, status__in=leaving).update(
-            status=status, updated_at=timezone.now()
-        )
-        subscription = NewsletterSubscription.objects.filter(pk=send.subscription_id).first()
-        if subscription is not None:
-            cancel_enrollments(subscription, reason=status, marketing_only=False)
-    Suppression.objects.get_or_create(
-        email_hash=email_hash(send.email_address), defaults={"reason": reason}
+    stop_mail(
+        [send.subscription_id] if send.subscription_id else [], [send.email_address], status=status
     )
