@@ -149,8 +149,8 @@ def render_send(info: dict[str, Any]) -> list[Row]:
     from django_petmail import campaigns
     from django_petmail.adapter import get_adapter
     from django_petmail.models import CustomerSegment, EmailCampaign, EmailSend
-    from django_petmail.sending.dispatch import CampaignRenderer
-    from django_petmail.sending.worker import drain
+    from django_petmail.sending.dispatch import Renderer
+    from django_petmail.sending.mailing import CampaignMailing
 
     emails = [f"owner{i}@bench.example" for i in range(1, RENDER_N + 1) if i % 10]
     rules = {
@@ -182,12 +182,12 @@ def render_send(info: dict[str, Any]) -> list[Row]:
 
     def ours() -> int:
         with override_settings(EMAIL_BACKEND="bench.backends.MimeBackend"):
-            return drain(campaign.pk, budget_seconds=3600).sent
+            return campaigns.deliver(campaign.pk, budget_seconds=3600).sent
 
     # The floor produces the same message (same layout HTML with CSS already inlined, same
     # text, same headers) with plain Jinja2 and precomputed links: no sandbox, no database,
     # no signing, no eligibility check, no ledger.
-    content = CampaignRenderer(campaign).content("A", "es")
+    content = Renderer(CampaignMailing(campaign)).content("A", "es")
     env = jinja2.Environment(autoescape=True)
     subject_t = jinja2.Environment().from_string(campaign.subject)
     html_t = env.from_string(content.html.source)

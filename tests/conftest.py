@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 
+from django_petmail import signals
 from tests.factories import OwnerFactory, SubscriptionFactory
 
 
@@ -16,14 +17,12 @@ def subscription(db):
 
 @pytest.fixture(autouse=True)
 def _enqueue_at_once(request, monkeypatch):
-    """Campaign sending starts when the transaction commits; a test's transaction never
-    commits, so here it starts at once. Tests marked ``real_on_commit`` (test_enqueue_on_commit)
-    prove the deferral itself."""
+    """Lifecycle signals (and so the start of sending) go out when the transaction commits; a
+    test's transaction never commits, so here they go out at once. Tests marked
+    ``real_on_commit`` (test_enqueue_on_commit) prove the deferral itself."""
     if request.node.get_closest_marker("real_on_commit"):
         return
-    from django_petmail import campaigns
-
-    monkeypatch.setattr(campaigns, "_after_commit", lambda fn: fn())
+    monkeypatch.setattr(signals, "_after_commit", lambda fn: fn())
 
 
 @pytest.fixture(autouse=True)

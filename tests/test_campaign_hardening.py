@@ -19,9 +19,8 @@ from django_petmail.models import (
     EmailSend,
 )
 from django_petmail.rendering import context_providers
-from django_petmail.sending.dispatch import _classify
+from django_petmail.sending.errors import classify
 from django_petmail.sending.fanout import audience
-from django_petmail.sending.worker import drain
 from django_petmail.tasks import reap_stuck_sends, start_due_campaigns
 from tests.factories import CampaignFactory, SegmentFactory, SubscriptionFactory
 
@@ -42,7 +41,7 @@ def test_mail_server_down_keeps_the_batch_for_later(subs, settings):
         EMAIL_PORT=1,
         EMAIL_TIMEOUT=1,
     ):
-        result = drain(campaign.pk)
+        result = campaigns.deliver(campaign.pk)
     assert result.more and not result.fatal
     sends = EmailSend.objects.filter(campaign=campaign)
     assert set(sends.values_list("status", flat=True)) == {"pending"}
@@ -52,7 +51,7 @@ def test_mail_server_down_keeps_the_batch_for_later(subs, settings):
     )
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENDING  # retried later, not abandoned
-    assert drain(campaign.pk).sent == 3  # the server is back
+    assert campaigns.deliver(campaign.pk).sent == 3  # the server is back
 
 
 def test_a_broken_context_provider_pauses_the_campaign_and_loses_nothing(subs):
@@ -63,7 +62,7 @@ def test_a_broken_context_provider_pauses_the_campaign_and_loses_nothing(subs):
         raise RuntimeError("clinic database unavailable")
 
     with context_providers.temporarily("broken", broken):
-        result = drain(campaign.pk)
+        result = campaigns.deliver(campaign.pk)
     assert "clinic database unavailable" in result.fatal
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.PAUSED
@@ -72,7 +71,7 @@ def test_a_broken_context_provider_pauses_the_campaign_and_loses_nothing(subs):
     }
     assert mail.outbox == []
     campaigns.resume(campaign, enqueue=False)
-    assert drain(campaign.pk).sent == 3
+    assert campaigns.deliver(campaign.pk).sent == 3
 
 
 def _ses_error(code: str, http: int) -> AnymailAPIError:
@@ -103,7 +102,7 @@ def _ses_error(code: str, http: int) -> AnymailAPIError:
     ],
 )
 def test_ses_errors_are_classified_by_their_code(code, http, outcome):
-    assert _classify(_ses_error(code, http))[0] == outcome
+    assert classify(_ses_error(code, http))[0] == outcome
 
 
 def test_an_exception_whose_text_fails_is_still_classified():
@@ -111,7 +110,7 @@ def test_an_exception_whose_text_fails_is_still_classified():
         def __str__(self):
             raise ValueError("no text")
 
-    outcome, reason = _classify(Weird())
+    outcome, reason = classify(Weird())
     assert outcome == "failed"
     assert reason.startswith("Weird:")
 

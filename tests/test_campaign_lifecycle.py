@@ -24,7 +24,6 @@ from django_petmail.models import (
     EmailSend,
     SendStatus,
 )
-from django_petmail.sending.worker import drain
 from django_petmail.tasks import send_campaign_batch, start_due_campaigns
 from tests.factories import (
     CampaignFactory,
@@ -395,7 +394,7 @@ def test_pause_stops_claiming(subs):
     campaigns.start(campaign, enqueue=False)
     campaigns.pause(campaign)
 
-    assert drain(campaign.pk).batches == 0
+    assert campaigns.deliver(campaign.pk).batches == 0
     send_campaign_batch(campaign.pk)
 
     assert mail.outbox == []
@@ -407,7 +406,7 @@ def test_resume_sends_only_the_remaining_pending_sends(subs):
     campaign = CampaignFactory()
     campaigns.start(campaign, enqueue=False)
     with petmail(BATCH_SIZE=2):
-        first = drain(campaign.pk, budget_seconds=0)  # one batch, then out of time
+        first = campaigns.deliver(campaign.pk, budget_seconds=0)  # one batch, then out of time
     assert (first.batches, first.sent, first.more) == (1, 2, True)
     first_two = recipients()
     campaigns.pause(campaign)
@@ -436,7 +435,7 @@ def test_cancel_marks_unsent_sends_cancelled(subs):
     campaign = CampaignFactory()
     campaigns.start(campaign, enqueue=False)
     with petmail(BATCH_SIZE=1):
-        drain(campaign.pk, budget_seconds=0)
+        campaigns.deliver(campaign.pk, budget_seconds=0)
     campaigns.pause(campaign)
     last = EmailSend.objects.filter(campaign=campaign).order_by("pk").last()
     EmailSend.objects.filter(pk=last.pk).update(status=SendStatus.HELD)  # an A/B held send
@@ -502,7 +501,7 @@ def test_counters_are_exact_after_mixed_outcomes(subs):
     sends[3].subscription.status = "unsubscribed"
     sends[3].subscription.save()
 
-    drain(campaign.pk)
+    campaigns.deliver(campaign.pk)
 
     campaign.refresh_from_db()
     assert (campaign.sent_count, campaign.failed_count, campaign.bounce_count) == (3, 0, 0)
@@ -530,14 +529,14 @@ def test_progress_numbers(subs):
     assert (started["percent"], started["rate_per_second"], started["eta"]) == (0.0, 0.0, None)
 
     with petmail(BATCH_SIZE=3):
-        drain(campaign.pk, budget_seconds=0)
+        campaigns.deliver(campaign.pk, budget_seconds=0)
     halfway = campaigns.progress(campaign)
     assert (halfway["done"], halfway["remaining"], halfway["percent"]) == (3, 1, 75.0)
     assert halfway["by_status"] == {"sent": 3, "pending": 1}
     assert halfway["rate_per_second"] == 0.05  # 3 in the last minute
     assert halfway["eta"] > timezone.now().isoformat()
 
-    drain(campaign.pk)
+    campaigns.deliver(campaign.pk)
     campaign.refresh_from_db()
     done = campaigns.progress(campaign)
     assert (done["status"], done["done"], done["remaining"], done["percent"]) == ("sent", 4, 0, 100)

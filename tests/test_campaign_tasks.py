@@ -4,6 +4,8 @@ nothing (or nothing valid) to do."""
 from datetime import timedelta
 
 import pytest
+
+from django_petmail.sending.mailing import CampaignMailing
 from celery import current_app
 from django.conf import settings
 from django.core import mail
@@ -32,7 +34,9 @@ NOTHING_DONE = {
     "skipped": 0,
     "retried": 0,
     "more": False,
+    "done": False,
     "fatal": "",
+    "stopped": True,  # the campaign may not send: nothing was claimed
 }
 
 
@@ -142,7 +146,7 @@ def test_reap_stuck_sends_uses_the_lease_setting():
     SubscriptionFactory.create_batch(3)
     campaign = CampaignFactory()
     campaigns.start(campaign, enqueue=False)
-    claimed = claim_batch(campaign.pk, 2, "gone")
+    claimed = claim_batch(CampaignMailing(campaign), 2, "gone")
     EmailSend.objects.filter(pk__in=claimed).update(
         claimed_at=timezone.now() - timedelta(minutes=10)
     )

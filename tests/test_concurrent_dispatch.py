@@ -11,7 +11,6 @@ from django.test import override_settings
 
 from django_petmail import campaigns
 from django_petmail.models import CampaignStatus, EmailSend, NewsletterSubscription, email_hash
-from django_petmail.sending.worker import drain
 from tests.factories import CampaignFactory
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -43,7 +42,7 @@ def test_two_dispatchers_drain_one_campaign_without_duplicates(settings):
         def dispatcher() -> None:
             try:
                 barrier.wait()
-                drain(campaign.pk, budget_seconds=600)
+                campaigns.deliver(campaign.pk, budget_seconds=600)
             except BaseException as exc:  # reported below
                 errors.append(exc)
             finally:

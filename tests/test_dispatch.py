@@ -11,6 +11,8 @@ import smtplib
 from datetime import date, timedelta
 
 import pytest
+
+from django_petmail.sending.mailing import CampaignMailing
 import requests
 from anymail.backends.test import EmailBackend as AnymailTestBackend
 from anymail.exceptions import (
@@ -45,7 +47,6 @@ from django_petmail.models.subscriptions import email_hash
 from django_petmail.sending import ratecap
 from django_petmail.sending.claims import claim_batch, reap_stuck, release
 from django_petmail.sending.dispatch import dispatch_batch
-from django_petmail.sending.worker import drain
 from django_petmail.subscriptions import unsubscribe
 from django_petmail.tasks import reap_stuck_sends, send_campaign_batch
 from django_petmail.tokens import Purpose, resolve_token
@@ -281,7 +282,7 @@ def test_eligibility_is_checked_again_at_send_time(leave, subs):
     campaign = start(CampaignFactory(), enqueue=False)
     leave(subs[1])
 
-    drain(campaign.pk)
+    campaigns.deliver(campaign.pk)
 
     assert outbox_to(subs[1].email) == []
     assert len(mail.outbox) == 3
@@ -320,7 +321,7 @@ DISPATCH_QUERIES = 9
 def test_queries_per_batch_do_not_grow_with_recipients(recipients, django_assert_max_num_queries):
     campaign = _campaign_with(recipients)
     with django_assert_max_num_queries(DRAIN_QUERIES):
-        result = drain(campaign.pk)
+        result = campaigns.deliver(campaign.pk)
     assert (result.batches, result.sent) == (1, recipients + 1)
     assert len(mail.outbox) == recipients + 1
     assert EmailCampaign.objects.get(pk=campaign.pk).status == CampaignStatus.SENT
@@ -329,10 +330,10 @@ def test_queries_per_batch_do_not_grow_with_recipients(recipients, django_assert
 @pytest.mark.parametrize("recipients", [5, 40])
 def test_queries_of_one_dispatch_do_not_grow(recipients, django_assert_max_num_queries):
     campaign = _campaign_with(recipients)
-    ids = claim_batch(campaign.pk, 100)
+    ids = claim_batch(CampaignMailing(campaign), 100)
     campaign = EmailCampaign.objects.get(pk=campaign.pk)
     with django_assert_max_num_queries(DISPATCH_QUERIES):
-        assert dispatch_batch(campaign, ids).sent == recipients + 1
+        assert dispatch_batch(CampaignMailing(campaign), ids).sent == recipients + 1
 
 
 # --- ESP errors -------------------------------------------------------------------------------
@@ -421,8 +422,8 @@ def test_transient_errors_give_the_send_back(make_error, subs):
     FAILURES[victim.email] = make_error()
     campaign = start(CampaignFactory(), enqueue=False)
     with override_settings(EMAIL_BACKEND=FLAKY):
-        ids = claim_batch(campaign.pk, 10, "worker-1")
-        result = dispatch_batch(campaign, ids)
+        ids = claim_batch(CampaignMailing(campaign), 10, "worker-1")
+        result = dispatch_batch(CampaignMailing(campaign), ids)
 
     send = EmailSend.objects.get(campaign=campaign, subscription=victim)
     assert result.retry == [send.pk]
@@ -507,7 +508,7 @@ def test_fatal_error_does_not_use_up_retries(subs):
     campaign = start(CampaignFactory(), enqueue=False)
     EmailSend.objects.filter(campaign=campaign).update(attempts=4)  # MAX_RETRIES is 5
     with override_settings(EMAIL_BACKEND=FLAKY):
-        drain(campaign.pk)
+        campaigns.deliver(campaign.pk)
     assert [s.status for s in sends_of(campaign)] == ["pending"] * 4
     assert [s.attempts for s in sends_of(campaign)] == [4] * 4
 
@@ -672,19 +673,19 @@ def test_a_rate_capped_campaign_still_sends_everything(subs):
 
 def test_claims_are_exclusive_and_only_for_sending_campaigns(subs):
     campaign = start(CampaignFactory(), enqueue=False)
-    first = claim_batch(campaign.pk, 3, "a")
-    second = claim_batch(campaign.pk, 3, "b")
+    first = claim_batch(CampaignMailing(campaign), 3, "a")
+    second = claim_batch(CampaignMailing(campaign), 3, "b")
     assert len(first) == 3 and len(second) == 1
     assert not set(first) & set(second)
-    assert claim_batch(campaign.pk, 3, "c") == []
+    assert claim_batch(CampaignMailing(campaign), 3, "c") == []
     assert release(second) == 1
     campaigns.pause(campaign)
-    assert claim_batch(campaign.pk, 3, "d") == []
+    assert claim_batch(CampaignMailing(campaign), 3, "d") == []
 
 
 def test_the_reaper_marks_stuck_sends_unknown_and_never_resends_them(subs):
     campaign = start(CampaignFactory(), enqueue=False)
-    stuck = claim_batch(campaign.pk, 2, "a-worker-that-died")
+    stuck = claim_batch(CampaignMailing(campaign), 2, "a-worker-that-died")
     lease = settings.PETMAIL.get("SEND_LEASE_SECONDS", 900)
     EmailSend.objects.filter(pk__in=stuck).update(
         claimed_at=timezone.now() - timedelta(seconds=lease + 60)
@@ -708,7 +709,7 @@ def test_the_reaper_marks_stuck_sends_unknown_and_never_resends_them(subs):
 
 def test_the_reaper_leaves_recent_claims_alone(subs):
     campaign = start(CampaignFactory(), enqueue=False)
-    claimed = claim_batch(campaign.pk, 2, "busy-worker")
+    claimed = claim_batch(CampaignMailing(campaign), 2, "busy-worker")
     EmailSend.objects.filter(pk__in=claimed).update(
         claimed_at=timezone.now() - timedelta(seconds=100)
     )

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+
+from django_petmail.sending.mailing import CampaignMailing
 from django.test import Client
 from django.utils import timezone
 
@@ -317,14 +319,14 @@ def test_events_that_beat_the_batch_to_the_database_are_not_lost():
     subs = [SubscriptionFactory(email=f"early{i}@example.com") for i in range(3)]
     campaign = CampaignFactory()
     campaigns.start(campaign, enqueue=False)
-    ids = claim_batch(campaign.pk, 10, "worker")
+    ids = claim_batch(CampaignMailing(campaign), 10, "worker")
     opened, bounced, plain = (EmailSend.objects.get(subscription=s) for s in subs)
     assert opened.status == SendStatus.SENDING
     post(ses_event(opened, "Delivery", message_id="not-yet-stored"))
     post(ses_event(opened, "Open", message_id="not-yet-stored"))
     post(ses_event(bounced, "Bounce", message_id="not-yet-stored"))
 
-    result = dispatch_batch(campaign, ids)
+    result = dispatch_batch(CampaignMailing(campaign), ids)
 
     statuses = dict(EmailSend.objects.filter(campaign=campaign).values_list("pk", "status"))
     assert statuses == {

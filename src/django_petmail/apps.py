@@ -9,12 +9,19 @@ class PetmailConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        # Imported here, not at module level: they import models, which need the app registry.
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            receivers,
+        )
         from .registry import autodiscover
         from .segments.builtin_fields import register_builtin_fields
+        from .sequences.builtin import register_builtin_triggers
 
         register_builtin_fields()
+        register_builtin_triggers()
         autodiscover()
+        receivers.connect()
         self._connect_tracking()
 
     @staticmethod

@@ -3,6 +3,9 @@
 Receivers should accept ``**kwargs``; new arguments may be added in minor releases.
 """
 
+from typing import Any
+
+from django.db import transaction
 from django.dispatch import Signal
 
 #: A subscription was requested (pending double opt-in).
@@ -23,8 +26,34 @@ unsubscribed = Signal()
 #: A subscriber's personal data was erased (GDPR). sender=NewsletterSubscription, email_hash
 erased = Signal()
 
-#: A campaign moved between states. sender=EmailCampaign, campaign, previous, current
+#: A campaign moved between states (sent when the change commits).
+#: sender=EmailCampaign, campaign, previous, current
 campaign_state_changed = Signal()
+
+#: Sends are waiting for workers (sent when the transaction that queued them commits); the
+#: package's receiver starts the workers. sender=EmailCampaign or SequenceStep, pk
+sends_queued = Signal()
+
+#: Send it to fire an event trigger; the same as calling :func:`django_petmail.trigger`.
+#: sender=anything, name (a registered event trigger), recipient (an owner or a
+#: subscription), data (a dict of JSON values, optional)
+trigger_fired = Signal()
+
+#: Recipients entered a sequence. sender=AutomatedSequence, sequence, count, trigger
+enrolled = Signal()
+
+#: An enrollment reached its sequence's goal. sender=SequenceEnrollment, enrollment, trigger
+converted = Signal()
 
 #: An email event was stored (once per ESP event id). sender=EmailEvent, event, send
 email_event_recorded = Signal()
+
+
+def send_on_commit(signal: Signal, sender: Any, **kwargs: Any) -> None:
+    """Send ``signal`` when the current transaction commits (at once outside one), so no
+    receiver ever acts on a change that is rolled back."""
+    _after_commit(lambda: signal.send(sender, **kwargs))
+
+
+def _after_commit(fn: Any) -> None:
+    transaction.on_commit(fn)

@@ -27,7 +27,6 @@ from .models import (
     ConsentEventType,
     EmailEvent,
     EmailSend,
-    EnrollmentStatus,
     EventType,
     NewsletterSubscription,
     SendStatus,
@@ -354,12 +353,10 @@ def cancel_enrollments(subscription: NewsletterSubscription, *, reason: str) -> 
 
 
 def _cancel_enrollments(who: Q, *, reason: str, marketing_only: bool) -> int:
-    enrollments = SequenceEnrollment.objects.filter(
-        who, status__in=[EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED]
-    )
+    enrollments = SequenceEnrollment.objects.filter(who)
     if marketing_only:
         enrollments = enrollments.filter(sequence__is_marketing=True)
-    return enrollments.update(status=EnrollmentStatus.CANCELLED, cancelled_reason=reason)
+    return enrollments.cancel(reason=reason)
 
 
 #: What ends an address for good, and the suppression reason it is recorded under.
@@ -400,14 +397,9 @@ def stop_mail(subscription_ids: Iterable[int], emails: Iterable[str], *, status:
 
 
 def _attribute_to_send(subscription: NewsletterSubscription, send_id: int, now: Any) -> None:
-    from .models import EmailCampaign
-
     send = EmailSend.objects.filter(pk=send_id, subscription=subscription).first()
     if send is None:
         return
     EmailSend.objects.filter(pk=send.pk).update(status=SendStatus.UNSUBSCRIBED, updated_at=now)
     EmailEvent.objects.create(send=send, event_type=EventType.UNSUBSCRIBE, occurred_at=now)
-    if send.campaign_id:
-        EmailCampaign.objects.filter(pk=send.campaign_id).update(
-            unsubscribe_count=F("unsubscribe_count") + 1
-        )
+    send.mailing_rows().update(unsubscribe_count=F("unsubscribe_count") + 1)

@@ -1,5 +1,9 @@
 """Celery tasks (the ``celery`` extra). They take ids, read settings when they run, and are
-safe to run twice. Names are explicit so schedules and monitoring survive refactors."""
+safe to run twice. Names are explicit so schedules and monitoring survive refactors.
+
+This is the top of the import graph with receivers, admin and API: it calls services and
+nothing below imports it (workers are queued by the ``sends_queued`` receiver).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,19 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.core.exceptions import ValidationError
+
+from . import campaigns
+from .conf import petmail_settings
+from .exceptions import InvalidTransition
+from .models import CampaignStatus, CustomerSegment, EmailCampaign, EmailSend
+from .segments.service import refresh_counts
+from .sending.ab import decide, release_winner
+from .sending.claims import reap_stuck
+from .sending.worker import DrainResult, retry_delay
+from .sequences.delivery import deliver_step
+from .sequences.enrollment import announce_waiting
+from .sequences.progression import process
 
 logger = logging.getLogger(__name__)
 
@@ -16,9 +33,6 @@ logger = logging.getLogger(__name__)
 def update_segment_counts(segment_ids: list[int] | None = None) -> dict[str, Any]:
     """Refresh ``member_count``/``last_calculated`` of active segments (or of ``segment_ids``).
     Run it periodically with django-celery-beat (``manage.py petmail_schedule``)."""
-    from .models import CustomerSegment
-    from .segments.service import refresh_counts
-
     segments = CustomerSegment.objects.filter(is_active=True)
     if segment_ids is not None:
 
@@ -34,6 +48,23 @@ def update_segment_counts(segment_ids: list[int] | None = None) -> dict[str, Any
     return {"refreshed": len(counts), "invalid": sorted(k for k, v in counts.items() if v is None)}
 
 
+def _requeue(task: Any, pk: int, attempt: int, result: DrainResult) -> None:
+    """Queue the task again when work is left: at once after a time budget ran out, after a
+    backoff when sends failed transiently."""
+    if not result.more:
+        return
+    eager = bool(getattr(task.app.conf, "task_always_eager", False))
+    if eager and result.retried and attempt >= int(petmail_settings.MAX_RETRIES):
+        return  # in-process: stop; the sends are retried on resume or by the stalled check
+    next_attempt = attempt + 1 if result.retried else 0
+    task.apply_async((pk, next_attempt), countdown=retry_delay(attempt) if result.retried else 0)
+
+
+def _budget(task: Any) -> float | None:
+    # in-process (eager) a task cannot re-queue itself for later: drain without a budget
+    return 10**9 if getattr(task.app.conf, "task_always_eager", False) else None
+
+
 @shared_task(
     name="django_petmail.tasks.send_campaign_batch", bind=True, acks_late=True, ignore_result=True
 )
@@ -43,37 +74,42 @@ def send_campaign_batch(self: Any, campaign_id: int, attempt: int = 0) -> dict[s
     Safe to run many times at once (claims are exclusive) and to run again after a crash
     (only pending sends are claimed; a dead worker's claims are reaped, not resent).
     """
-    from .conf import petmail_settings
-    from .sending.worker import drain
-
-    eager = bool(getattr(self.app.conf, "task_always_eager", False))
-    result = drain(int(campaign_id), budget_seconds=None if not eager else 10**9)
-    if result.more:
-        delay = min(300, 2 ** min(attempt, 8)) if result.retried else 0
-        if eager and result.retried and attempt >= int(petmail_settings.MAX_RETRIES):
-            return result.__dict__  # in-process: stop; the sends are retried on resume
-        send_campaign_batch.apply_async(
-            (campaign_id, attempt + 1 if result.retried else 0), countdown=delay
-        )
+    result = campaigns.deliver(int(campaign_id), budget_seconds=_budget(self))
+    _requeue(send_campaign_batch, int(campaign_id), attempt, result)
     if result.fatal:
         logger.error("campaign %s paused: %s", campaign_id, result.fatal)
-    return result.__dict__
+    return result.as_dict()
+
+
+@shared_task(
+    name="django_petmail.tasks.send_sequence_email", bind=True, acks_late=True, ignore_result=True
+)
+def send_sequence_email(self: Any, step_id: int, attempt: int = 0) -> dict[str, Any]:
+    """Send the due emails of one sequence step: the same claims, dispatch and recording as
+    a campaign batch (one pipeline), re-queued the same way."""
+    result = deliver_step(int(step_id), budget_seconds=_budget(self))
+    _requeue(send_sequence_email, int(step_id), attempt, result)
+    if result.fatal:
+        logger.error("sequence step %s: its sequence was paused: %s", step_id, result.fatal)
+    return result.as_dict()
+
+
+@shared_task(name="django_petmail.tasks.process_automated_sequences", ignore_result=True)
+def process_automated_sequences() -> dict[str, int]:
+    """Enroll whom scheduled triggers find and advance due enrollments by one step each
+    (exactly once, whoever else runs this at the same time); step sends go to
+    ``send_sequence_email`` workers."""
+    return process().totals
 
 
 @shared_task(name="django_petmail.tasks.start_due_campaigns", ignore_result=True)
 def start_due_campaigns() -> list[int]:
     """Start scheduled campaigns whose time has come (each starts once, whoever runs this)."""
-    from django.core.exceptions import ValidationError
-
-    from .campaigns import due_campaigns, start, transition
-    from .exceptions import InvalidTransition
-    from .models import CampaignStatus, EmailCampaign
-
     started = []
-    for pk in due_campaigns():
+    for pk in campaigns.due_campaigns():
         campaign = EmailCampaign.objects.get(pk=pk)
         try:
-            start(campaign)
+            campaigns.start(campaign)
         except InvalidTransition:
             continue  # someone else started (or cancelled) it
         except ValidationError as exc:
@@ -81,7 +117,7 @@ def start_due_campaigns() -> list[int]:
             # staff see it and the task does not retry it every minute.
             logger.error("scheduled campaign %s cannot start, back to draft: %s", pk, exc)
             with contextlib.suppress(InvalidTransition):
-                transition(campaign, CampaignStatus.DRAFT)
+                campaigns.transition(campaign, CampaignStatus.DRAFT)
             continue
         except Exception:  # an unexpected failure must not block the other campaigns
             logger.exception("could not start scheduled campaign %s", pk)
@@ -93,17 +129,13 @@ def start_due_campaigns() -> list[int]:
 @shared_task(name="django_petmail.tasks.pick_ab_winners", ignore_result=True)
 def pick_ab_winners() -> dict[int, str]:
     """Decide A/B tests whose wait window is over and send the winner to the rest."""
-    from .campaigns import ab_tests_ready, enqueue_sending
-    from .models import EmailCampaign
-    from .sending.ab import decide, release_winner
-
     decided = {}
-    for pk in ab_tests_ready():
+    for pk in campaigns.ab_tests_ready():
         campaign = EmailCampaign.objects.get(pk=pk)
         outcome = decide(campaign)
         if release_winner(campaign, outcome["winner"], outcome) or campaign.ab_winner:
             decided[pk] = campaign.ab_winner
-            enqueue_sending(campaign)
+            campaigns.enqueue_sending(campaign)
     return decided
 
 
@@ -111,20 +143,14 @@ def pick_ab_winners() -> dict[int, str]:
 def reap_stuck_sends() -> list[int]:
     """Mark sends claimed longer than ``SEND_LEASE_SECONDS`` ago as ``unknown`` and report
     them; never resend them silently."""
-    from .conf import petmail_settings
-    from .sending.claims import reap_stuck
-
     ids = reap_stuck(int(petmail_settings.SEND_LEASE_SECONDS))
     if ids:
-        from .campaigns import maybe_complete
-        from .models import EmailCampaign, EmailSend
-
         # a campaign whose last open sends were just reaped has nothing left to send
         affected = EmailSend.objects.filter(pk__in=ids, campaign__isnull=False).values(
             "campaign_id"
         )
         for campaign in EmailCampaign.objects.filter(pk__in=affected):
-            maybe_complete(campaign)
+            campaigns.maybe_complete(campaign)
         logger.warning(
             "%d sends were in flight when their worker stopped; marked unknown: %s",
             len(ids),
@@ -136,13 +162,11 @@ def reap_stuck_sends() -> list[int]:
 @shared_task(name="django_petmail.tasks.resume_stalled_campaigns", ignore_result=True)
 def resume_stalled_campaigns() -> list[int]:
     """Queue batch workers again for sending campaigns whose pending sends nobody is
-    working on (lost tasks); harmless when they are only slow, since claims are exclusive."""
-    from .campaigns import enqueue_sending, stalled_campaigns
-    from .conf import petmail_settings
-    from .models import EmailCampaign
-
-    ids = stalled_campaigns(int(petmail_settings.SEND_LEASE_SECONDS))
+    working on (lost tasks), and for sequence steps with pending sends; harmless when they
+    are only slow, since claims are exclusive."""
+    ids = campaigns.stalled_campaigns(int(petmail_settings.SEND_LEASE_SECONDS))
     for campaign in EmailCampaign.objects.filter(pk__in=ids):
         logger.warning("campaign %s had pending sends and no activity; re-queued", campaign.pk)
-        enqueue_sending(campaign)
+        campaigns.enqueue_sending(campaign)
+    announce_waiting(EmailSend.objects.filter(sequence_step__sequence__is_active=True))
     return ids

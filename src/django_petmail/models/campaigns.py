@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .counters import SendCounters
 from .segments import CustomerSegment
 from .templates import EmailTemplate
 
@@ -47,20 +48,6 @@ AB_SETTINGS: tuple[str, ...] = (
 )
 AB_FIELDS: tuple[str, ...] = (*AB_SETTINGS, "ab_winner", "ab_decided_at", "ab_result")
 
-#: Results counters: written only by the sending pipeline (atomic F() updates), never by
-#: staff or API clients.
-COUNTER_FIELDS: tuple[str, ...] = (
-    "sent_count",
-    "delivered_count",
-    "open_count",
-    "click_count",
-    "bounce_count",
-    "unsubscribe_count",
-    "complaint_count",
-    "failed_count",
-    "revenue_attributed",
-)
-
 
 class ABVariant(models.TextChoices):
     A = "A", _("Variante A")
@@ -72,7 +59,7 @@ class ABWinnerMetric(models.TextChoices):
     CLICK_RATE = "click_rate", _("Tasa de clics")
 
 
-class EmailCampaign(models.Model):
+class EmailCampaign(SendCounters):
     """A one-off mailing to a segment (or to every active subscriber)."""
 
     name = models.CharField(_("nombre"), max_length=200)
@@ -133,20 +120,6 @@ class EmailCampaign(models.Model):
     ab_decided_at = models.DateTimeField(_("decidida el"), null=True, blank=True)
     ab_result = models.JSONField(_("resultado A/B"), default=dict, blank=True)
 
-    # Counters (changed only with atomic F() updates or recomputed from the send ledger)
-    sent_count = models.IntegerField(_("enviados"), default=0)
-    delivered_count = models.IntegerField(_("entregados"), default=0)
-    open_count = models.IntegerField(_("aperturas"), default=0)
-    click_count = models.IntegerField(_("clics"), default=0)
-    bounce_count = models.IntegerField(_("rebotes"), default=0)
-    unsubscribe_count = models.IntegerField(_("bajas"), default=0)
-    complaint_count = models.IntegerField(_("quejas"), default=0)
-    failed_count = models.IntegerField(_("fallidos"), default=0)
-
-    revenue_attributed = models.DecimalField(
-        _("ingresos atribuidos"), max_digits=12, decimal_places=2, default=0
-    )
-
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -178,18 +151,6 @@ class EmailCampaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def open_rate(self) -> float:
-        if self.delivered_count == 0:
-            return 0.0
-        return self.open_count / self.delivered_count * 100
-
-    @property
-    def click_rate(self) -> float:
-        if self.delivered_count == 0:
-            return 0.0
-        return self.click_count / self.delivered_count * 100
 
     def clean(self) -> None:
         """Templates must compile in the sandbox and the segment's rules must be valid;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +39,17 @@ SEND_PROGRESS: tuple[str, ...] = (
     SendStatus.OPENED,
     SendStatus.CLICKED,
 )
+#: Waiting to be claimed: ``pending``, or ``held`` back for an A/B winner.
+SEND_WAITING: tuple[str, ...] = (SendStatus.PENDING, SendStatus.HELD)
+#: Not finished: waiting, or claimed by a worker (in flight). A mailing with any of these
+#: is still going out.
+SEND_UNFINISHED: tuple[str, ...] = (*SEND_WAITING, SendStatus.SENDING)
+#: Accepted by the ESP (and possibly engaged with since): the message reached the reader's
+#: side. What "received" means for segments, A/B results and reports.
+SEND_ACCEPTED: tuple[str, ...] = SEND_PROGRESS[SEND_PROGRESS.index(SendStatus.SENT) :]
+#: What counts against a subscriber's frequency cap: accepted, or leaving right now.
+SEND_COUNTS_AGAINST_CAP: tuple[str, ...] = (SendStatus.SENDING, *SEND_ACCEPTED)
+
 #: Terminal states win over any engagement state.
 SEND_TERMINAL: frozenset[str] = frozenset(
     {
@@ -154,6 +167,13 @@ class EmailSend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email_address} [{self.status}]"
+
+    def mailing_rows(self) -> models.QuerySet[Any]:
+        """The row whose counters this send moves: its campaign, or its sequence step."""
+        if self.campaign_id:
+            return EmailCampaign.objects.filter(pk=self.campaign_id)
+        step_model = self._meta.get_field("sequence_step").related_model
+        return step_model._default_manager.filter(pk=self.sequence_step_id)  # type: ignore[union-attr]
 
 
 class EventType(models.TextChoices):

@@ -14,18 +14,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import (
+    SEND_ACCEPTED,
     EmailSend,
     EnrollmentStatus,
     Frequency,
-    SendStatus,
     SequenceEnrollment,
     SubscriptionSource,
     SubscriptionStatus,
 )
 from .fields import FieldType, register_segment_field, segment_fields
 from .values import ValueProblem, parse_duration_days
-
-RECEIVED = (SendStatus.SENT, SendStatus.DELIVERED, SendStatus.OPENED, SendStatus.CLICKED)
 
 
 def _engagement(op: str, days: int) -> Q:
@@ -47,7 +45,7 @@ def _positive_id(op: str, raw: Any) -> int:
 
 def _received_campaign(op: str, campaign_id: int) -> Q:
     sends = EmailSend.objects.filter(
-        subscription=OuterRef("pk"), campaign_id=campaign_id, status__in=RECEIVED
+        subscription=OuterRef("pk"), campaign_id=campaign_id, status__in=SEND_ACCEPTED
     )
     return Q(Exists(sends)) if op == "eq" else ~Q(Exists(sends))
 

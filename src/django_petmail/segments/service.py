@@ -31,6 +31,19 @@ def eligible_subscriptions() -> QuerySet[NewsletterSubscription]:
     ).exclude(Exists(suppressed))
 
 
+def reachable_subscriptions(*, marketing: bool = True) -> QuerySet[NewsletterSubscription]:
+    """Who may be mailed: for marketing, :func:`eligible_subscriptions`; for service mail
+    (``marketing=False``: a vaccination reminder) any confirmed address, unsubscribed from
+    marketing or paused or not, that has not bounced, complained or been suppressed."""
+    if marketing:
+        return eligible_subscriptions()
+    suppressed = Suppression.objects.filter(email_hash=OuterRef("email_hash"))
+    return NewsletterSubscription.objects.filter(
+        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.UNSUBSCRIBED],
+        confirmed_at__isnull=False,
+    ).exclude(Exists(suppressed))
+
+
 def rules_q(rules: Any) -> Q:
     """Validate and compile ``rules``; the ``Q`` is also checked against the model so that
     bad paths of registered fields surface as validation errors, not at send time."""

@@ -14,10 +14,7 @@ from django.db.models.functions import Mod
 from django.utils import timezone
 
 from ..conf import petmail_settings
-from ..models import ABVariant, ABWinnerMetric, EmailCampaign, EmailSend, SendStatus
-
-SENT_STATES = (SendStatus.SENT, SendStatus.DELIVERED, SendStatus.OPENED, SendStatus.CLICKED)
-
+from ..models import SEND_ACCEPTED, ABVariant, ABWinnerMetric, EmailCampaign, EmailSend, SendStatus
 
 _PRIME = 4294967291  # the largest prime below 2**32
 
@@ -92,27 +89,29 @@ def results(campaign: EmailCampaign) -> dict[str, VariantResult]:
         "clicked_at" if campaign.ab_winner_metric == ABWinnerMetric.CLICK_RATE else ("opened_at")
     )
     rows = (
-        EmailSend.objects.filter(campaign=campaign, ab_variant__in=["A", "B"])
+        EmailSend.objects.filter(campaign=campaign, ab_variant__in=ABVariant.values)
         .exclude(status__in=[SendStatus.HELD, SendStatus.PENDING, SendStatus.SENDING])
         .values("ab_variant")
         .annotate(
-            sent=Count("pk", filter=Q(status__in=SENT_STATES) | Q(**{f"{column}__isnull": False})),
+            sent=Count(
+                "pk", filter=Q(status__in=SEND_ACCEPTED) | Q(**{f"{column}__isnull": False})
+            ),
             successes=Count("pk", filter=Q(**{f"{column}__isnull": False})),
         )
     )
     found = {row["ab_variant"]: VariantResult(row["sent"], row["successes"]) for row in rows}
-    return {v: found.get(v, VariantResult(0, 0)) for v in ("A", "B")}
+    return {v: found.get(v, VariantResult(0, 0)) for v in ABVariant.values}
 
 
 def decide(campaign: EmailCampaign) -> dict[str, Any]:
     """Pick the winner: the better variant if the difference is significant at
     ``PETMAIL["AB_CONFIDENCE"]``, else ``PETMAIL["AB_DEFAULT_WINNER"]``."""
     found = results(campaign)
-    p_value = two_proportion_p_value(found["A"], found["B"])
+    p_value = two_proportion_p_value(found[ABVariant.A], found[ABVariant.B])
     confidence = float(petmail_settings.AB_CONFIDENCE)
     default = str(petmail_settings.AB_DEFAULT_WINNER)
-    significant = p_value < 1 - confidence and found["A"].rate != found["B"].rate
-    better = "A" if found["A"].rate > found["B"].rate else "B"
+    significant = p_value < 1 - confidence and found[ABVariant.A].rate != found[ABVariant.B].rate
+    better = ABVariant.A if found[ABVariant.A].rate > found[ABVariant.B].rate else ABVariant.B
     winner = better if significant else default
     return {
         "winner": winner,

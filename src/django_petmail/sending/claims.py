@@ -16,22 +16,21 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import CampaignStatus, EmailSend, SendStatus
+from ..models import EmailSend, SendStatus
+from .mailing import Mailing
 
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def claim_batch(campaign_id: int, size: int, claimer: str | None = None) -> list[int]:
-    """Claim up to ``size`` pending sends of a campaign that is sending; returns their ids."""
+def claim_batch(mailing: Mailing, size: int, claimer: str | None = None) -> list[int]:
+    """Claim up to ``size`` pending sends of a mailing that may send; returns their ids."""
     claimer = claimer or worker_id()
     now = timezone.now()
-    pending = EmailSend.objects.filter(
-        campaign_id=campaign_id,
-        status=SendStatus.PENDING,
-        campaign__status=CampaignStatus.SENDING,
-    ).order_by("pk")
+    pending = EmailSend.objects.filter(mailing.claimable(), status=SendStatus.PENDING).order_by(
+        "pk"
+    )
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             ids = list(

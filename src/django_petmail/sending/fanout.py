@@ -30,6 +30,8 @@ from django.utils import timezone
 from ..conf import petmail_settings
 from ..db import insert_from_select
 from ..models import (
+    SEND_COUNTS_AGAINST_CAP,
+    SEND_WAITING,
     CampaignStatus,
     EmailCampaign,
     EmailSend,
@@ -39,17 +41,6 @@ from ..models import (
 )
 from ..segments.lookups import JSONListContains
 from ..segments.service import eligible_subscriptions, segment_members
-
-#: Sends of other campaigns that are about to go out, which also count against the cap.
-QUEUED_STATES = (SendStatus.PENDING, SendStatus.HELD)
-#: Sends that count against a subscriber's frequency cap.
-DELIVERED_STATES = (
-    SendStatus.SENDING,
-    SendStatus.SENT,
-    SendStatus.DELIVERED,
-    SendStatus.OPENED,
-    SendStatus.CLICKED,
-)
 
 
 def audience(campaign: EmailCampaign) -> QuerySet[NewsletterSubscription]:
@@ -64,9 +55,11 @@ def audience(campaign: EmailCampaign) -> QuerySet[NewsletterSubscription]:
         for frequency, (cap, days) in dict(petmail_settings.FREQUENCY_CAPS).items():
             # sent within the window, or queued by another campaign that is going out now
             # (two campaigns started back to back must not both reach a weekly subscriber)
-            counted = Q(status__in=DELIVERED_STATES, sent_at__gte=now - timedelta(days=int(days)))
+            counted = Q(
+                status__in=SEND_COUNTS_AGAINST_CAP, sent_at__gte=now - timedelta(days=int(days))
+            )
             counted |= Q(
-                status__in=QUEUED_STATES,
+                status__in=SEND_WAITING,
                 campaign__status__in=[CampaignStatus.SENDING, CampaignStatus.PAUSED],
             )
             recent = (

@@ -1,15 +1,21 @@
-"""Drain a campaign: claim a batch, dispatch it, repeat — until nothing is left, the
-campaign stops sending, or the time budget runs out (then the caller re-queues)."""
+"""Drain a mailing: claim a batch, dispatch it, repeat — until nothing is left, the mailing
+may no longer send, or the time budget runs out.
+
+``drain`` only sends. What to do with its result belongs to the caller, which knows the
+mailing's lifecycle: a campaign completes when ``done`` and pauses on ``fatal``; a sequence
+pauses on ``fatal``; anyone re-queues when ``more``.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from ..conf import petmail_settings
-from ..models import CampaignStatus, EmailCampaign
 from .claims import claim_batch, worker_id
-from .dispatch import CampaignRenderer, dispatch_batch
+from .dispatch import Renderer, dispatch_batch
+from .mailing import Mailing
 
 
 @dataclass
@@ -21,12 +27,21 @@ class DrainResult:
     skipped: int = 0
     retried: int = 0
     more: bool = False  # stopped with work left (budget, or transient failures to retry)
-    fatal: str = ""
+    done: bool = False  # nothing left to claim
+    fatal: str = ""  # the mailing cannot send until someone fixes this
+    stopped: bool = False  # the mailing was gone or no longer allowed to send
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-def drain(campaign_id: int, *, budget_seconds: float | None = None) -> DrainResult:
-    from ..campaigns import maybe_complete
+def retry_delay(attempt: int) -> int:
+    """Seconds before the next pass after transient failures: 1, 2, 4… up to five minutes
+    (the one backoff of the package: tasks and the operator command use it)."""
+    return int(min(300, 2 ** min(attempt, 9)))
 
+
+def drain(mailing: Mailing, *, budget_seconds: float | None = None) -> DrainResult:
     result = DrainResult()
     budget = float(
         budget_seconds if budget_seconds is not None else petmail_settings.SEND_TIME_BUDGET
@@ -34,17 +49,16 @@ def drain(campaign_id: int, *, budget_seconds: float | None = None) -> DrainResu
     deadline = time.monotonic() + budget
     claimer = worker_id()
     size = int(petmail_settings.BATCH_SIZE)
-    renderer: CampaignRenderer | None = None
+    renderer = Renderer(mailing)
     while True:
-        campaign = EmailCampaign.objects.select_related("template").filter(pk=campaign_id).first()
-        if campaign is None or campaign.status != CampaignStatus.SENDING:
+        if not mailing.refresh():
+            result.stopped = True
             return result
-        ids = claim_batch(campaign_id, size, claimer)
+        ids = claim_batch(mailing, size, claimer)
         if not ids:
-            maybe_complete(campaign)
+            result.done = True
             return result
-        renderer = renderer or CampaignRenderer(campaign)
-        batch = dispatch_batch(campaign, ids, renderer)
+        batch = dispatch_batch(mailing, ids, renderer)
         result.batches += 1
         result.sent += batch.sent
         result.failed += batch.failed
@@ -52,12 +66,7 @@ def drain(campaign_id: int, *, budget_seconds: float | None = None) -> DrainResu
         result.skipped += batch.skipped
         result.retried += len(batch.retry)
         if batch.fatal:
-            from ..campaigns import pause
-
             result.fatal = batch.fatal
-            campaign.refresh_from_db()
-            if campaign.status == CampaignStatus.SENDING:
-                pause(campaign)
             return result
         if batch.retry or time.monotonic() >= deadline:
             result.more = True

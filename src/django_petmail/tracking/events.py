@@ -27,8 +27,7 @@ from django.utils import timezone
 
 from .. import signals
 from ..models import (
-    SEND_PROGRESS,
-    EmailCampaign,
+    SEND_ACCEPTED,
     EmailEvent,
     EmailSend,
     EventType,
@@ -61,11 +60,10 @@ EVENT_TYPES = {
 # message to the database (SES reports within seconds; a rate-capped batch takes longer):
 # engagement then only sets its timestamp, and the batch derives the status from it when it
 # records the send (see sending.dispatch); a bounce or complaint is terminal at once.
-_OUT = SEND_PROGRESS[SEND_PROGRESS.index(SendStatus.SENT) :]
-_DELIVERED_FROM = _OUT[: _OUT.index(SendStatus.DELIVERED)]
-_OPENED_FROM = _OUT[: _OUT.index(SendStatus.OPENED)]
-_CLICKED_FROM = _OUT[: _OUT.index(SendStatus.CLICKED)]
-_TERMINAL_FROM = (SendStatus.SENDING, *_OUT)
+_DELIVERED_FROM = SEND_ACCEPTED[: SEND_ACCEPTED.index(SendStatus.DELIVERED)]
+_OPENED_FROM = SEND_ACCEPTED[: SEND_ACCEPTED.index(SendStatus.OPENED)]
+_CLICKED_FROM = SEND_ACCEPTED[: SEND_ACCEPTED.index(SendStatus.CLICKED)]
+_TERMINAL_FROM = (SendStatus.SENDING, *SEND_ACCEPTED)
 
 #: Events that prove the ESP accepted the message.
 _PROVES_SENT = frozenset(
@@ -239,10 +237,8 @@ def _apply(
                 reason="reported by the ESP",
                 send_id=send.pk,
             )
-    if counters and send.campaign_id:
-        EmailCampaign.objects.filter(pk=send.campaign_id).update(
-            **{name: F(name) + n for name, n in counters.items()}, updated_at=now
-        )
+    if counters:
+        send.mailing_rows().update(**{name: F(name) + n for name, n in counters.items()})
 
 
 def _stop_mail(send: EmailSend, status: str) -> None:

@@ -8,7 +8,8 @@ from ..exceptions import InvalidToken
 from ..models import EmailSend
 from ..rendering import build_contexts
 from ..rendering.sandbox import TemplateError
-from ..sending.dispatch import CampaignRenderer, recipient_context
+from ..sending.dispatch import Renderer, recipient_context
+from ..sending.mailing import mailing_of
 from ..tokens import Purpose, resolve_token
 from .common import invalid_link
 
@@ -23,17 +24,18 @@ def view_online_view(request: HttpRequest, token: str) -> HttpResponse:
     if data.send_id is None:
         return invalid_link(request, status=404)
     send = (
-        EmailSend.objects.select_related("campaign__template")
-        .filter(pk=data.send_id, subscription=subscription, campaign__isnull=False)
+        EmailSend.objects.select_related("campaign__template", "sequence_step__template")
+        .filter(pk=data.send_id, subscription=subscription)
         .first()
     )
-    if send is None or send.campaign is None:
+    mailing = mailing_of(send) if send is not None else None
+    if send is None or mailing is None:
         return invalid_link(request, status=404)
     context = recipient_context(
         subscription, send.pk, build_contexts([subscription]).get(subscription.pk, {})
     )
     try:
-        content = CampaignRenderer(send.campaign).content(send.ab_variant, subscription.language)
+        content = Renderer(mailing).content(send.ab_variant, subscription.language)
         with translation.override(subscription.language or None):
             html = content.render(context).html
     except TemplateError:

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_petmail import campaigns
 from django_petmail.exceptions import InvalidTransition
 from django_petmail.models import CampaignStatus, EmailCampaign
-from django_petmail.sending.worker import drain
+from django_petmail.sending.worker import retry_delay
 
 
 class Command(BaseCommand):
@@ -135,7 +135,7 @@ class Command(BaseCommand):
 
     def _send(self, campaign: EmailCampaign) -> None:
         """One batch per pass, with progress. Transient failures are retried after a
-        backoff (1, 2, 4… up to 60 s) until the sender gives them up (``MAX_RETRIES``
+        backoff (1, 2, 4… seconds, ``retry_delay``) until the sender gives them up (``MAX_RETRIES``
         attempts per send, then ``failed``)."""
         campaign.refresh_from_db()
         if campaign.status != CampaignStatus.SENDING:
@@ -145,7 +145,7 @@ class Command(BaseCommand):
             )
         retry_passes = 0
         while True:
-            result = drain(campaign.pk, budget_seconds=0)  # exactly one batch
+            result = campaigns.deliver(campaign.pk, budget_seconds=0)  # exactly one batch
             campaign.refresh_from_db()
             state = campaigns.progress(campaign)
             if result.batches and self.verbosity > 0:
@@ -160,7 +160,7 @@ class Command(BaseCommand):
                 break
             if result.retried and state["remaining"]:
                 self.stderr.write(f"{result.retried} sends failed transiently; retrying.")
-                time.sleep(min(60, 2**retry_passes))
+                time.sleep(retry_delay(retry_passes))
                 retry_passes += 1
             else:
                 retry_passes = 0

@@ -13,6 +13,7 @@ SCHEDULE: dict[str, tuple[str, int]] = {
     "django_petmail.tasks.pick_ab_winners": ("Pick A/B test winners", 5),
     "django_petmail.tasks.reap_stuck_sends": ("Report sends stuck in flight", 10),
     "django_petmail.tasks.resume_stalled_campaigns": ("Re-queue stalled campaigns", 5),
+    "django_petmail.tasks.process_automated_sequences": ("Run automated sequences", 1),
 }
 
 

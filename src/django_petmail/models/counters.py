@@ -1,0 +1,57 @@
+"""Results counters shared by everything that is sent: a campaign, or a sequence step.
+
+The sending pipeline and tracking only ever change them with atomic ``F()`` updates (or
+recompute them from the send ledger); staff and API clients never write them.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SendCounters(models.Model):
+    """Abstract: the counters of one mailing (the campaign, or the step, that owns sends)."""
+
+    sent_count = models.IntegerField(_("enviados"), default=0)
+    delivered_count = models.IntegerField(_("entregados"), default=0)
+    open_count = models.IntegerField(_("aperturas"), default=0)
+    click_count = models.IntegerField(_("clics"), default=0)
+    bounce_count = models.IntegerField(_("rebotes"), default=0)
+    unsubscribe_count = models.IntegerField(_("bajas"), default=0)
+    complaint_count = models.IntegerField(_("quejas"), default=0)
+    failed_count = models.IntegerField(_("fallidos"), default=0)
+    conversion_count = models.IntegerField(_("conversiones"), default=0)
+    revenue_attributed = models.DecimalField(
+        _("ingresos atribuidos"), max_digits=12, decimal_places=2, default=0
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def open_rate(self) -> float:
+        if self.delivered_count == 0:
+            return 0.0
+        return self.open_count / self.delivered_count * 100
+
+    @property
+    def click_rate(self) -> float:
+        if self.delivered_count == 0:
+            return 0.0
+        return self.click_count / self.delivered_count * 100
+
+
+#: Results counters: written only by the sending pipeline and tracking, never by staff or API.
+COUNTER_FIELDS: tuple[str, ...] = (
+    "sent_count",
+    "delivered_count",
+    "open_count",
+    "click_count",
+    "bounce_count",
+    "unsubscribe_count",
+    "complaint_count",
+    "failed_count",
+    "conversion_count",
+    "revenue_attributed",
+)

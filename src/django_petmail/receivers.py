@@ -1,0 +1,57 @@
+"""The package's own signal receivers, connected in ``AppConfig.ready()``.
+
+Services announce what happened (a campaign has sends waiting, a subscription was
+confirmed); these receivers act on it. This keeps the one-way flow: services never import
+tasks, and the tasks module is the only place that knows Celery.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from . import signals
+from .campaigns import deliver
+from .conf import petmail_settings
+from .models import EmailCampaign, NewsletterSubscription, SequenceStep
+from .sequences.delivery import deliver_step
+from .sequences.enrollment import trigger
+
+logger = logging.getLogger(__name__)
+
+
+def queue_workers(sender: Any, pk: int, **kwargs: Any) -> None:
+    """Start workers for a mailing with sends waiting: ``SEND_CONCURRENCY`` for a campaign,
+    one for a sequence step (steps are sent as their enrollments come due, a few at a
+    time). Without Celery the sends go out here, in-process."""
+    try:
+        from . import tasks  # the optional celery extra
+    except ImportError:  # pragma: no cover - without the celery extra, send in-process
+        if sender is EmailCampaign:
+            deliver(pk)
+        elif sender is SequenceStep:
+            deliver_step(pk)
+        return
+    if sender is EmailCampaign:
+        for _ in range(max(1, int(petmail_settings.SEND_CONCURRENCY))):
+            tasks.send_campaign_batch.delay(pk)
+    elif sender is SequenceStep:
+        tasks.send_sequence_email.delay(pk)
+
+
+def trigger_signup(sender: Any, subscription: NewsletterSubscription, **kwargs: Any) -> None:
+    """The built-in ``signup`` trigger fires when a subscription is confirmed."""
+    trigger("signup", subscription)
+
+
+def fire_trigger(
+    sender: Any, name: str, recipient: Any, data: dict[str, Any] | None = None, **kwargs: Any
+) -> None:
+    """``trigger_fired`` is the signal form of :func:`django_petmail.trigger`."""
+    trigger(name, recipient, **(data or {}))
+
+
+def connect() -> None:
+    signals.sends_queued.connect(queue_workers, dispatch_uid="django_petmail.queue_workers")
+    signals.confirmed.connect(trigger_signup, dispatch_uid="django_petmail.trigger_signup")
+    signals.trigger_fired.connect(fire_trigger, dispatch_uid="django_petmail.fire_trigger")
