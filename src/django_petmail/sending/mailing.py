@@ -120,7 +120,8 @@ class CampaignMailing(Mailing):
 
 class StepMailing(Mailing):
     """A sequence step: its sends are created when enrollments reach it, and claimed while
-    the sequence is active and the enrollment runs."""
+    the sequence is active and the enrollment is not paused (an enrollment completes when
+    its last step's send is created; cancelling one cancels its waiting sends)."""
 
     kind = MailingKind.STEP
 
@@ -131,8 +132,10 @@ class StepMailing(Mailing):
         return Q(sequence_step_id=self.pk)
 
     def claimable(self) -> Q:
-        return self.sends() & Q(
-            sequence_step__sequence__is_active=True, enrollment__status=EnrollmentStatus.ACTIVE
+        return (
+            self.sends()
+            & Q(sequence_step__sequence__is_active=True)
+            & ~Q(enrollment__status=EnrollmentStatus.PAUSED)
         )
 
     def refresh(self) -> bool:
