@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import signals
 from .exceptions import InvalidTransition, RuleValidationError
@@ -54,9 +55,9 @@ def content_errors(campaign: EmailCampaign) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     html = campaign.html_content or getattr(campaign.template, "html_content", "")
     if not (campaign.subject or "").strip():
-        errors.setdefault("subject", []).append("A campaign needs a subject.")
+        errors.setdefault("subject", []).append(gettext("A campaign needs a subject."))
     if not (html or "").strip():
-        errors.setdefault("html_content", []).append("A campaign needs content.")
+        errors.setdefault("html_content", []).append(gettext("A campaign needs content."))
     checks = [
         ("subject", campaign.subject, False),
         ("preview_text", campaign.preview_text, False),
@@ -70,10 +71,12 @@ def content_errors(campaign: EmailCampaign) -> dict[str, list[str]]:
         ]
         if not campaign.ab_subject_b and not campaign.ab_html_content_b:
             errors.setdefault("ab_subject_b", []).append(
-                "An A/B test needs a subject B or a content B."
+                gettext("An A/B test needs a subject B or a content B.")
             )
         if not 1 <= campaign.ab_test_percent <= 100:
-            errors.setdefault("ab_test_percent", []).append("Use a percentage from 1 to 100.")
+            errors.setdefault("ab_test_percent", []).append(
+                gettext("Use a percentage from 1 to 100.")
+            )
     for name, source, html_field in checks:
         if not source:
             continue
@@ -89,7 +92,9 @@ def content_errors(campaign: EmailCampaign) -> dict[str, list[str]]:
         try:
             rules_q(campaign.segment.rules)
         except RuleValidationError as exc:
-            errors.setdefault("segment", []).append(f"The segment's rules are invalid: {exc}")
+            errors.setdefault("segment", []).append(
+                gettext("The segment's rules are invalid: %(error)s") % {"error": exc}
+            )
     return errors
 
 
@@ -138,7 +143,9 @@ def start(campaign: EmailCampaign, *, enqueue: bool = True) -> int:
                 assign_cohort(campaign)
     except RuleValidationError as exc:  # the segment changed since ensure_ready()
         campaign.refresh_from_db()
-        raise ValidationError({"segment": [f"The segment's rules are invalid: {exc}"]}) from exc
+        raise ValidationError(
+            {"segment": [gettext("The segment's rules are invalid: %(error)s") % {"error": exc}]}
+        ) from exc
     campaign.refresh_from_db()
     if enqueue:
         enqueue_sending(campaign)

@@ -12,12 +12,12 @@ from .templates import EmailTemplate
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", _("Borrador")
-    SCHEDULED = "scheduled", _("Programado")
-    SENDING = "sending", _("Enviando")
-    PAUSED = "paused", _("Pausado")
-    SENT = "sent", _("Enviado")
-    CANCELLED = "cancelled", _("Cancelado")
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    PAUSED = "paused", _("Paused")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 #: The campaign state machine: which states each state may move to.
@@ -63,21 +63,21 @@ COUNTER_FIELDS: tuple[str, ...] = (
 
 
 class ABVariant(models.TextChoices):
-    A = "A", _("Variante A")
-    B = "B", _("Variante B")
+    A = "A", _("Variant A")
+    B = "B", _("Variant B")
 
 
 class ABWinnerMetric(models.TextChoices):
-    OPEN_RATE = "open_rate", _("Tasa de apertura")
-    CLICK_RATE = "click_rate", _("Tasa de clics")
+    OPEN_RATE = "open_rate", _("Open rate")
+    CLICK_RATE = "click_rate", _("Click rate")
 
 
 class EmailCampaign(models.Model):
     """A one-off mailing to a segment (or to every active subscriber)."""
 
-    name = models.CharField(_("nombre"), max_length=200)
+    name = models.CharField(_("name"), max_length=200)
     status = models.CharField(
-        _("estado"), max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+        _("status"), max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
     )
 
     # Content
@@ -87,13 +87,13 @@ class EmailCampaign(models.Model):
         null=True,
         blank=True,
         related_name="campaigns",
-        verbose_name=_("plantilla"),
+        verbose_name=_("template"),
     )
-    subject = models.CharField(_("asunto"), max_length=200)
-    preview_text = models.CharField(_("texto de vista previa"), max_length=200, blank=True)
-    html_content = models.TextField(_("contenido HTML"))
-    text_content = models.TextField(_("contenido de texto"), blank=True)
-    from_email = models.CharField(_("remitente"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    preview_text = models.CharField(_("preview text"), max_length=200, blank=True)
+    html_content = models.TextField(_("HTML content"))
+    text_content = models.TextField(_("text content"), blank=True)
+    from_email = models.CharField(_("sender"), max_length=254, blank=True)
 
     # Targeting and preferences
     segment = models.ForeignKey(
@@ -102,49 +102,49 @@ class EmailCampaign(models.Model):
         null=True,
         blank=True,
         related_name="campaigns",
-        verbose_name=_("segmento"),
+        verbose_name=_("segment"),
     )
-    topic = models.CharField(_("tema"), max_length=50, blank=True)
+    topic = models.CharField(_("topic"), max_length=50, blank=True)
     is_important = models.BooleanField(
-        _("importante"),
+        _("important"),
         default=False,
-        help_text=_("Los suscriptores con frecuencia «Solo importantes» solo reciben estas."),
+        help_text=_("Subscribers with the “Important only” frequency only receive these."),
     )
-    recipient_count = models.IntegerField(_("destinatarios"), default=0)
+    recipient_count = models.IntegerField(_("recipients"), default=0)
 
     # Scheduling
-    scheduled_at = models.DateTimeField(_("programado para"), null=True, blank=True)
-    started_at = models.DateTimeField(_("iniciado el"), null=True, blank=True)
-    completed_at = models.DateTimeField(_("completado el"), null=True, blank=True)
+    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     # A/B testing
-    is_ab_test = models.BooleanField(_("prueba A/B"), default=False)
-    ab_subject_b = models.CharField(_("asunto B"), max_length=200, blank=True)
-    ab_html_content_b = models.TextField(_("contenido HTML B"), blank=True)
-    ab_test_percent = models.PositiveSmallIntegerField(_("porcentaje de prueba"), default=20)
+    is_ab_test = models.BooleanField(_("A/B test"), default=False)
+    ab_subject_b = models.CharField(_("subject B"), max_length=200, blank=True)
+    ab_html_content_b = models.TextField(_("HTML content B"), blank=True)
+    ab_test_percent = models.PositiveSmallIntegerField(_("test percentage"), default=20)
     ab_winner_metric = models.CharField(
-        _("métrica ganadora"),
+        _("winning metric"),
         max_length=20,
         choices=ABWinnerMetric.choices,
         default=ABWinnerMetric.OPEN_RATE,
     )
-    ab_wait_hours = models.PositiveIntegerField(_("espera (horas)"), default=4)
-    ab_winner = models.CharField(_("ganadora"), max_length=1, choices=ABVariant.choices, blank=True)
-    ab_decided_at = models.DateTimeField(_("decidida el"), null=True, blank=True)
-    ab_result = models.JSONField(_("resultado A/B"), default=dict, blank=True)
+    ab_wait_hours = models.PositiveIntegerField(_("wait (hours)"), default=4)
+    ab_winner = models.CharField(_("winner"), max_length=1, choices=ABVariant.choices, blank=True)
+    ab_decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    ab_result = models.JSONField(_("A/B result"), default=dict, blank=True)
 
     # Counters (changed only with atomic F() updates or recomputed from the send ledger)
-    sent_count = models.IntegerField(_("enviados"), default=0)
-    delivered_count = models.IntegerField(_("entregados"), default=0)
-    open_count = models.IntegerField(_("aperturas"), default=0)
-    click_count = models.IntegerField(_("clics"), default=0)
-    bounce_count = models.IntegerField(_("rebotes"), default=0)
-    unsubscribe_count = models.IntegerField(_("bajas"), default=0)
-    complaint_count = models.IntegerField(_("quejas"), default=0)
-    failed_count = models.IntegerField(_("fallidos"), default=0)
+    sent_count = models.IntegerField(_("sent"), default=0)
+    delivered_count = models.IntegerField(_("delivered"), default=0)
+    open_count = models.IntegerField(_("opens"), default=0)
+    click_count = models.IntegerField(_("clicks"), default=0)
+    bounce_count = models.IntegerField(_("bounces"), default=0)
+    unsubscribe_count = models.IntegerField(_("unsubscribes"), default=0)
+    complaint_count = models.IntegerField(_("complaints"), default=0)
+    failed_count = models.IntegerField(_("failed"), default=0)
 
     revenue_attributed = models.DecimalField(
-        _("ingresos atribuidos"), max_digits=12, decimal_places=2, default=0
+        _("attributed revenue"), max_digits=12, decimal_places=2, default=0
     )
 
     created_by = models.ForeignKey(
@@ -153,15 +153,15 @@ class EmailCampaign(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("creado por"),
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(_("creado el"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = _("campaña")
-        verbose_name_plural = _("campañas")
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         indexes = [
             models.Index(
                 fields=["scheduled_at"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..conf import owner_model_label
 from .segments import CustomerSegment
@@ -13,52 +14,51 @@ from .templates import EmailTemplate
 
 
 class TriggerType(models.TextChoices):
-    SIGNUP = "signup", _("Nueva suscripción")
-    PURCHASE = "purchase", _("Compra realizada")
-    APPOINTMENT = "appointment", _("Cita completada")
-    ABANDONED_CART = "abandoned_cart", _("Carrito abandonado")
-    INACTIVITY = "inactivity", _("Inactividad")
-    BIRTHDAY = "birthday", _("Cumpleaños de la mascota")
-    VACCINATION_DUE = "vaccination_due", _("Vacuna pendiente")
-    CUSTOM = "custom", _("Evento personalizado")
+    SIGNUP = "signup", _("New subscription")
+    PURCHASE = "purchase", _("Purchase made")
+    APPOINTMENT = "appointment", _("Appointment completed")
+    ABANDONED_CART = "abandoned_cart", _("Abandoned cart")
+    INACTIVITY = "inactivity", _("Inactivity")
+    BIRTHDAY = "birthday", _("Pet birthday")
+    VACCINATION_DUE = "vaccination_due", _("Vaccination due")
+    CUSTOM = "custom", _("Custom event")
 
 
 class AutomatedSequence(models.Model):
     """A series of timed emails started by a trigger."""
 
-    name = models.CharField(_("nombre"), max_length=200)
-    description = models.TextField(_("descripción"), blank=True)
-    trigger_type = models.CharField(_("disparador"), max_length=20, choices=TriggerType.choices)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    trigger_type = models.CharField(_("trigger"), max_length=20, choices=TriggerType.choices)
     custom_trigger = models.CharField(
-        _("disparador personalizado"),
+        _("custom trigger"),
         max_length=100,
         blank=True,
-        help_text=_(
-            "Nombre registrado con register_trigger() cuando el disparador es «Evento "
-            "personalizado»."
-        ),
+        help_text=_("Name registered with register_trigger() when the trigger is “Custom event”."),
     )
-    trigger_conditions = models.JSONField(_("condiciones"), default=dict, blank=True)
+    trigger_conditions = models.JSONField(_("conditions"), default=dict, blank=True)
     segment = models.ForeignKey(
         CustomerSegment,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="sequences",
-        verbose_name=_("segmento"),
+        verbose_name=_("segment"),
     )
     is_marketing = models.BooleanField(
         _("marketing"),
         default=True,
-        help_text=_("Las secuencias de marketing se cancelan cuando el suscriptor se da de baja."),
+        help_text=_("Marketing sequences are cancelled when the subscriber unsubscribes."),
     )
-    is_active = models.BooleanField(_("activa"), default=True)
-    created_at = models.DateTimeField(_("creada el"), auto_now_add=True)
+    is_active = models.BooleanField(pgettext_lazy("automated sequence", "active"), default=True)
+    created_at = models.DateTimeField(
+        pgettext_lazy("automated sequence", "created at"), auto_now_add=True
+    )
 
     class Meta:
         ordering = ["name"]
-        verbose_name = _("secuencia automatizada")
-        verbose_name_plural = _("secuencias automatizadas")
+        verbose_name = _("automated sequence")
+        verbose_name_plural = _("automated sequences")
 
     def __str__(self) -> str:
         return self.name
@@ -71,12 +71,12 @@ class SequenceStep(models.Model):
         AutomatedSequence,
         on_delete=models.CASCADE,
         related_name="steps",
-        verbose_name=_("secuencia"),
+        verbose_name=_("sequence"),
     )
-    step_number = models.PositiveIntegerField(_("número de paso"))
-    delay_days = models.PositiveIntegerField(_("retraso (días)"), default=0)
-    delay_hours = models.PositiveIntegerField(_("retraso (horas)"), default=0)
-    send_time = models.TimeField(_("hora preferida"), null=True, blank=True)
+    step_number = models.PositiveIntegerField(_("step number"))
+    delay_days = models.PositiveIntegerField(_("delay (days)"), default=0)
+    delay_hours = models.PositiveIntegerField(_("delay (hours)"), default=0)
+    send_time = models.TimeField(_("preferred time"), null=True, blank=True)
 
     template = models.ForeignKey(
         EmailTemplate,
@@ -84,20 +84,20 @@ class SequenceStep(models.Model):
         null=True,
         blank=True,
         related_name="sequence_steps",
-        verbose_name=_("plantilla"),
+        verbose_name=_("template"),
     )
-    subject = models.CharField(_("asunto"), max_length=200)
-    preview_text = models.CharField(_("texto de vista previa"), max_length=200, blank=True)
-    html_content = models.TextField(_("contenido HTML"))
-    text_content = models.TextField(_("contenido de texto"), blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    preview_text = models.CharField(_("preview text"), max_length=200, blank=True)
+    html_content = models.TextField(_("HTML content"))
+    text_content = models.TextField(_("text content"), blank=True)
 
-    skip_if = models.JSONField(_("omitir si"), default=dict, blank=True)
-    is_active = models.BooleanField(_("activo"), default=True)
+    skip_if = models.JSONField(_("skip if"), default=dict, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["sequence", "step_number"]
-        verbose_name = _("paso de secuencia")
-        verbose_name_plural = _("pasos de secuencia")
+        verbose_name = _("sequence step")
+        verbose_name_plural = _("sequence steps")
         constraints = [
             models.UniqueConstraint(
                 fields=["sequence", "step_number"], name="petmail_unique_step_number"
@@ -121,10 +121,10 @@ class SequenceStep(models.Model):
 
 
 class EnrollmentStatus(models.TextChoices):
-    ACTIVE = "active", _("Activo")
-    PAUSED = "paused", _("Pausado")
-    COMPLETED = "completed", _("Completado")
-    CANCELLED = "cancelled", _("Cancelado")
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class SequenceEnrollment(models.Model):
@@ -134,7 +134,7 @@ class SequenceEnrollment(models.Model):
         AutomatedSequence,
         on_delete=models.CASCADE,
         related_name="enrollments",
-        verbose_name=_("secuencia"),
+        verbose_name=_("sequence"),
     )
     owner = models.ForeignKey(
         owner_model_label(),
@@ -142,7 +142,7 @@ class SequenceEnrollment(models.Model):
         null=True,
         blank=True,
         related_name="sequence_enrollments",
-        verbose_name=_("propietario"),
+        verbose_name=_("owner"),
     )
     subscription = models.ForeignKey(
         NewsletterSubscription,
@@ -150,27 +150,27 @@ class SequenceEnrollment(models.Model):
         null=True,
         blank=True,
         related_name="sequence_enrollments",
-        verbose_name=_("suscripción"),
+        verbose_name=_("subscription"),
     )
 
-    current_step = models.PositiveIntegerField(_("paso actual"), default=0)
-    next_send_at = models.DateTimeField(_("próximo envío"), null=True, blank=True)
+    current_step = models.PositiveIntegerField(_("current step"), default=0)
+    next_send_at = models.DateTimeField(_("next send"), null=True, blank=True)
     status = models.CharField(
-        _("estado"),
+        _("status"),
         max_length=20,
         choices=EnrollmentStatus.choices,
         default=EnrollmentStatus.ACTIVE,
     )
-    context = models.JSONField(_("contexto del disparador"), default=dict, blank=True)
+    context = models.JSONField(_("trigger context"), default=dict, blank=True)
 
-    enrolled_at = models.DateTimeField(_("inscrito el"), auto_now_add=True)
-    completed_at = models.DateTimeField(_("completado el"), null=True, blank=True)
-    cancelled_reason = models.CharField(_("motivo de cancelación"), max_length=255, blank=True)
+    enrolled_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    cancelled_reason = models.CharField(_("cancellation reason"), max_length=255, blank=True)
 
     class Meta:
         ordering = ["-enrolled_at"]
-        verbose_name = _("inscripción en secuencia")
-        verbose_name_plural = _("inscripciones en secuencias")
+        verbose_name = _("sequence enrollment")
+        verbose_name_plural = _("sequence enrollments")
         constraints = [
             models.UniqueConstraint(
                 fields=["sequence", "owner"], name="petmail_unique_enrollment_owner"
