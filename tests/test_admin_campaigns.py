@@ -167,8 +167,8 @@ def test_starting_an_unready_campaign_is_an_error_message(admin_client, subs):
     levels = [level for level, _ in messages]
     assert levels == [constants.ERROR, constants.ERROR]
     text = " ".join(message for _, message in messages)
-    assert "A campaign needs a subject." in text
-    assert "The segment's rules are invalid" in text
+    assert "Una campaña necesita un asunto." in text  # the admin speaks Spanish here
+    assert "Las reglas del segmento no son válidas" in text
     assert not EmailSend.objects.exists()
 
 

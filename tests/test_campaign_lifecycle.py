@@ -241,8 +241,8 @@ def test_missing_subject_and_content_are_both_reported():
     with pytest.raises(ValidationError) as excinfo:
         campaigns.ensure_ready(campaign)
     assert excinfo.value.message_dict == {
-        "subject": ["A campaign needs a subject."],
-        "html_content": ["A campaign needs content."],
+        "subject": ["Una campaña necesita un asunto."],  # LANGUAGE_CODE is "es"
+        "html_content": ["Una campaña necesita contenido."],
     }
 
 

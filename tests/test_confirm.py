@@ -64,7 +64,7 @@ def test_get_shows_a_confirm_button_and_changes_nothing(client, catch_signal):
     content = response.content.decode()
     assert '<form method="post"' in content
     assert '<button type="submit">' in content
-    assert es("Confirmar suscripción") in content
+    assert es("Confirm subscription") in content
     assert sub.email in content
     assert response["Referrer-Policy"] == "no-referrer"
     assert "no-store" in response["Cache-Control"]
@@ -95,7 +95,7 @@ def test_post_confirms(client, catch_signal):
     response = client.post(link(sub), HTTP_USER_AGENT="Mail client")
 
     assert response.status_code == 200
-    assert es("¡Gracias! Ya estás suscrito.") in response.content.decode()
+    assert es("Thank you! You are now subscribed.") in response.content.decode()
     assert "https://clinic.test/petmail/preferences/" in response.content.decode()
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.ACTIVE
@@ -128,7 +128,7 @@ def test_replayed_post_is_harmless(client, catch_signal):
     second = client.post(path)
 
     assert first.status_code == second.status_code == 200
-    assert es("Tu suscripción ya estaba confirmada.") in second.content.decode()
+    assert es("Your subscription was already confirmed.") in second.content.decode()
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.ACTIVE
     assert sub.confirmed_at == confirmed_at
@@ -144,7 +144,7 @@ def test_get_after_confirmation_says_already(client):
     response = client.get(path)
 
     assert response.status_code == 200
-    assert es("Tu suscripción ya estaba confirmada.") in response.content.decode()
+    assert es("Your subscription was already confirmed.") in response.content.decode()
     assert confirmed_events(sub).count() == 1
 
 
@@ -196,7 +196,7 @@ def test_spoiled_token_is_a_400(client, spoil):
     for response in (client.get(path), client.post(path)):
         assert response.status_code == 400
         assert is_invalid_link_page(response)
-        assert es("Enlace no válido") in response.content.decode()
+        assert es("Invalid link") in response.content.decode()
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.PENDING
 
@@ -253,7 +253,7 @@ def test_expired_link_offers_a_fresh_one(client):
     for response in (client.get(confirm_path(token)), client.post(confirm_path(token))):
         assert response.status_code == 410
         content = response.content.decode()
-        assert es("El enlace ha caducado") in content
+        assert es("The link has expired") in content
         assert f'action="{RESEND}"' in content
         assert f'value="{token}"' in content
     sub.refresh_from_db()

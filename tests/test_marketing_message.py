@@ -167,11 +167,13 @@ def test_footer_shows_the_postal_address(sub):
 def test_footer_is_in_the_subscribers_language():
     sub = SubscriptionFactory(language="en")
     message = build(sub)
-    with translation.override("en"):
-        english = translation.gettext("Darse de baja")
-    assert english != "Darse de baja", "the en catalog has no translation of the footer"
+    english = "Unsubscribe"
+    with translation.override("es"):
+        spanish = translation.gettext(english)
+    assert spanish != english, "the es catalog has no translation of the footer"
     assert english in html_of(message)
     assert english in message.body
+    assert spanish not in html_of(message)
 
 
 def test_footer_rendering_leaves_the_active_language_alone(sub):

@@ -148,10 +148,10 @@ def test_confirmation_email_is_in_the_subscribers_language(post):
     post(email="en@example.com", language="en")
 
     by_address = {message.to[0]: message for message in mail.outbox}
-    spanish = "Confirma tu suscripción"
-    with translation.override("en"):
-        english = translation.gettext(spanish)
-    assert english != spanish, "the en catalog has no translation of the subject"
+    english = "Confirm your subscription"
+    with translation.override("es"):
+        spanish = translation.gettext(english)
+    assert spanish != english, "the es catalog has no translation of the subject"
     assert by_address["es@example.com"].subject == spanish
     assert by_address["en@example.com"].subject == english
 
@@ -160,7 +160,7 @@ def test_done_page(client):
     response = client.get(DONE)
     assert response.status_code == 200
     with translation.override("es"):
-        assert translation.gettext("Revisa tu correo") in response.content.decode()
+        assert translation.gettext("Check your inbox") in response.content.decode()
 
 
 # No enumeration -----------------------------------------------------------------------------
@@ -320,7 +320,7 @@ def test_per_ip_limit_answers_429_with_the_generic_page(post):
     assert third.status_code == 429
     assert "django_petmail/rate_limited.html" in [t.name for t in third.templates]
     with translation.override("es"):
-        assert translation.gettext("Demasiados intentos") in third.content.decode()
+        assert translation.gettext("Too many attempts") in third.content.decode()
     assert "three@example.com" not in third.content.decode()
     assert not NewsletterSubscription.objects.filter(email="three@example.com").exists()
     assert len(mail.outbox) == 2

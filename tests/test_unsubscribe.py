@@ -71,7 +71,7 @@ def test_get_shows_a_button_and_a_preferences_link_and_changes_nothing(client, c
     assert '<form method="post"' in content
     assert '<button type="submit">' in content
     assert 'name="confirm" value="1"' in content
-    assert es("Darme de baja") in content
+    assert es("Unsubscribe me") in content
     assert 'href="https://clinic.test/petmail/preferences/' in content
     assert sub.email in content
     assert response["Referrer-Policy"] == "no-referrer"
@@ -184,7 +184,7 @@ def test_page_button_records_reason_and_source(client, catch_signal):
     response = client.post(path(sub), {"confirm": "1", "reason": "Demasiados emails"})
 
     assert response.status_code == 200
-    assert es("Baja confirmada") in response.content.decode()
+    assert es("Unsubscribe confirmed") in response.content.decode()
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.UNSUBSCRIBED
     assert sub.unsubscribe_reason == "Demasiados emails"
@@ -258,7 +258,7 @@ def test_get_after_unsubscribing_shows_it_is_done(client):
     one_click(path(sub))
     response = client.get(path(sub))
     assert response.status_code == 200
-    assert es("Baja confirmada") in response.content.decode()
+    assert es("Unsubscribe confirmed") in response.content.decode()
 
 
 @pytest.mark.parametrize("status", [SubscriptionStatus.BOUNCED, SubscriptionStatus.COMPLAINED])

@@ -88,7 +88,7 @@ class NewsletterSubscriptionAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     actions = ["unsubscribe_selected", "export_selected", "erase_selected"]
 
-    @admin.action(description=_("Dar de baja las suscripciones seleccionadas"))
+    @admin.action(description=_("Unsubscribe selected subscriptions"))
     def unsubscribe_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         consent = Consent.from_request(request, source="admin")
         count = sum(
@@ -97,15 +97,15 @@ class NewsletterSubscriptionAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext(
-                "%(count)d suscripción dada de baja.",
-                "%(count)d suscripciones dadas de baja.",
+                "%(count)d subscription unsubscribed.",
+                "%(count)d subscriptions unsubscribed.",
                 count,
             )
             % {"count": count},
             messages.SUCCESS,
         )
 
-    @admin.action(description=_("Exportar datos (RGPD, JSON)"))
+    @admin.action(description=_("Export data (GDPR, JSON)"))
     def export_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
         data = [export_subscriber(sub) for sub in queryset.order_by("pk")]
         response = HttpResponse(
@@ -115,7 +115,7 @@ class NewsletterSubscriptionAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = 'attachment; filename="petmail-export.json"'
         return response
 
-    @admin.action(description=_("Borrar datos personales (RGPD)"), permissions=["delete"])
+    @admin.action(description=_("Erase personal data (GDPR)"), permissions=["delete"])
     def erase_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
         if request.POST.get("post") != "yes":
             return TemplateResponse(
@@ -123,7 +123,7 @@ class NewsletterSubscriptionAdmin(admin.ModelAdmin):
                 "admin/django_petmail/erase_confirmation.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": _("¿Borrar los datos personales?"),
+                    "title": _("Erase personal data?"),
                     "queryset": queryset,
                     "opts": self.model._meta,
                     "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -137,8 +137,8 @@ class NewsletterSubscriptionAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext(
-                "Datos de %(count)d suscriptor borrados.",
-                "Datos de %(count)d suscriptores borrados.",
+                "Data of %(count)d subscriber erased.",
+                "Data of %(count)d subscribers erased.",
                 count,
             )
             % {"count": count},
@@ -195,7 +195,7 @@ class CustomerSegmentAdmin(admin.ModelAdmin):
             obj.rules = {}
         super().save_model(request, obj, form, change)
 
-    @admin.display(description=_("Vista previa"))
+    @admin.display(description=_("Preview"))
     def preview(self, obj: CustomerSegment) -> str:
         from django.utils.html import format_html, format_html_join
 
@@ -217,21 +217,21 @@ class CustomerSegmentAdmin(admin.ModelAdmin):
         emails = format_html_join(", ", "{}", ((row["email"],) for row in sample))
         return format_html("{} — {}", count, emails)
 
-    @admin.action(description=_("Recalcular el número de miembros"))
+    @admin.action(description=_("Recount members"))
     def refresh_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         from .segments.service import refresh_counts
 
         counts = refresh_counts(queryset)
         invalid = [pk for pk, count in counts.items() if count is None]
-        self.message_user(request, _("Segmentos recalculados: %(n)d.") % {"n": len(counts)})
+        self.message_user(request, _("Segments recounted: %(n)d.") % {"n": len(counts)})
         if invalid:
             self.message_user(
                 request,
-                _("Reglas no válidas en los segmentos %(ids)s.") % {"ids": invalid},
+                _("Invalid rules in segments %(ids)s.") % {"ids": invalid},
                 messages.WARNING,
             )
 
-    @admin.action(description=_("Congelar miembros (segmento estático)"))
+    @admin.action(description=_("Freeze members (static segment)"))
     def snapshot_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         from .exceptions import RuleValidationError
         from .segments.service import snapshot
@@ -267,9 +267,9 @@ class EmailCampaignAdminForm(forms.ModelForm):
         if data.get("status") == CampaignStatus.SCHEDULED and scheduling:
             when = data.get("scheduled_at")
             if when is None:
-                self.add_error("scheduled_at", "Give the date and time to send it.")
+                self.add_error("scheduled_at", _("Give the date and time to send it."))
             elif when <= timezone.now():
-                self.add_error("scheduled_at", "The scheduled time is in the past.")
+                self.add_error("scheduled_at", _("The scheduled time is in the past."))
         return data
 
 
@@ -304,19 +304,19 @@ class EmailCampaignAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "status", "template", "segment", "topic", "is_important")}),
         (
-            _("Contenido"),
+            _("Content"),
             {"fields": ("subject", "preview_text", "from_email", "html_content", "text_content")},
         ),
-        (_("Programación"), {"fields": ("scheduled_at", "started_at", "completed_at")}),
+        (_("Scheduling"), {"fields": ("scheduled_at", "started_at", "completed_at")}),
         (
-            _("Prueba A/B"),
+            _("A/B testing"),
             {
                 "classes": ("collapse",),
                 "fields": AB_FIELDS,
             },
         ),
         (
-            _("Resultados"),
+            _("Results"),
             {"fields": ("recipient_count", *COUNTER_FIELDS)},
         ),
     )
@@ -361,11 +361,11 @@ class EmailCampaignAdmin(admin.ModelAdmin):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None:
             fieldsets.insert(
-                1, (_("Progreso y vista previa"), {"fields": ("progress", "content_preview")})
+                1, (_("Progress and preview"), {"fields": ("progress", "content_preview")})
             )
         return fieldsets
 
-    @admin.display(description=_("Progreso"))
+    @admin.display(description=_("Progress"))
     def progress(self, obj: EmailCampaign) -> str:
         from .campaigns import progress
 
@@ -376,7 +376,7 @@ class EmailCampaignAdmin(admin.ModelAdmin):
             f"{p['rate_per_second']}/s · ETA {eta} · {p['by_status']}"
         )
 
-    @admin.display(description=_("Vista previa"))
+    @admin.display(description=_("Preview"))
     def content_preview(self, obj: EmailCampaign) -> str:
         from django.utils.html import format_html
 
@@ -393,7 +393,7 @@ class EmailCampaignAdmin(admin.ModelAdmin):
             '<iframe sandbox srcdoc="{}" style="width:100%;height:420px;border:1px solid #ccc">'
             "</iframe>",
             shown["subject"],
-            _("Variables desconocidas"),
+            _("Unknown variables"),
             unknown,
             shown["html"],
         )
@@ -417,35 +417,35 @@ class EmailCampaignAdmin(admin.ModelAdmin):
                 done = kwargs.get("winner") or campaign.get_status_display()
                 self.message_user(request, f"{campaign}: {done}")
 
-    @admin.action(description=_("Enviar ahora"))
+    @admin.action(description=_("Send now"))
     def start_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._move(request, queryset, "start")
 
-    @admin.action(description=_("Pausar"))
+    @admin.action(description=_("Pause"))
     def pause_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._move(request, queryset, "pause")
 
-    @admin.action(description=_("Reanudar"))
+    @admin.action(description=_("Resume"))
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._move(request, queryset, "resume")
 
-    @admin.action(description=_("Cancelar"))
+    @admin.action(description=_("Cancel"))
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._move(request, queryset, "cancel")
 
-    @admin.action(description=_("A/B: elegir la variante A como ganadora"))
+    @admin.action(description=_("A/B: choose variant A as the winner"))
     def winner_a(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._move(request, queryset, "set_winner", winner="A")
 
-    @admin.action(description=_("A/B: elegir la variante B como ganadora"))
+    @admin.action(description=_("A/B: choose variant B as the winner"))
     def winner_b(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._move(request, queryset, "set_winner", winner="B")
 
-    @admin.display(description=_("Apertura %"))
+    @admin.display(description=_("Open %"))
     def open_rate_display(self, obj: EmailCampaign) -> str:
         return f"{obj.open_rate:.1f}"
 
-    @admin.display(description=_("Clics %"))
+    @admin.display(description=_("Click %"))
     def click_rate_display(self, obj: EmailCampaign) -> str:
         return f"{obj.click_rate:.1f}"
 

@@ -15,10 +15,10 @@ from .models import Frequency, SubscriptionSource, normalize_email
 
 def topic_choices() -> list[tuple[str, str]]:
     labels = {
-        "promotions": _("Promociones"),
-        "pet_tips": _("Consejos para tu mascota"),
-        "news": _("Noticias de la clínica"),
-        "reminders": _("Recordatorios"),
+        "promotions": _("Promotions"),
+        "pet_tips": _("Tips for your pet"),
+        "news": _("Clinic news"),
+        "reminders": _("Reminders"),
     }
     return [(t, str(labels.get(t, t))) for t in get_adapter().get_topics()]
 
@@ -31,17 +31,17 @@ def language_choices() -> list[tuple[str, str]]:
 def validate_single_line(value: str) -> None:
     if any(ch in value for ch in "\r\n") or not value.isprintable():
         raise forms.ValidationError(
-            _("Este campo no puede contener saltos de línea ni caracteres de control."),
+            _("This field cannot contain line breaks or control characters."),
             code="control_characters",
         )
 
 
 class PreferencesFieldsMixin(forms.Form):
-    frequency = forms.ChoiceField(label=_("Frecuencia"), choices=Frequency.choices)
+    frequency = forms.ChoiceField(label=_("Frequency"), choices=Frequency.choices)
     topics = forms.MultipleChoiceField(
-        label=_("Temas"), widget=forms.CheckboxSelectMultiple, required=False
+        label=_("Topics"), widget=forms.CheckboxSelectMultiple, required=False
     )
-    language = forms.ChoiceField(label=_("Idioma"))
+    language = forms.ChoiceField(label=_("Language"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,10 +52,10 @@ class PreferencesFieldsMixin(forms.Form):
 class SubscribeForm(PreferencesFieldsMixin):
     email = forms.EmailField(label=_("Email"), max_length=254)
     first_name = forms.CharField(
-        label=_("Nombre"), max_length=100, required=False, validators=[validate_single_line]
+        label=_("Name"), max_length=100, required=False, validators=[validate_single_line]
     )
     source = forms.ChoiceField(
-        label=_("Origen"),
+        label=_("Source"),
         choices=SubscriptionSource.choices,
         required=False,
         widget=forms.HiddenInput,
@@ -63,7 +63,7 @@ class SubscribeForm(PreferencesFieldsMixin):
     )
     consent = forms.BooleanField(
         label=_(
-            "Acepto recibir emails de la clínica y sé que puedo darme de baja en cualquier momento."
+            "I agree to receive emails from the clinic and know I can unsubscribe at any time."
         ),
         required=True,
     )
@@ -80,12 +80,12 @@ class SubscribeForm(PreferencesFieldsMixin):
 
 
 class PreferencesForm(PreferencesFieldsMixin):
-    is_paused = forms.BooleanField(label=_("Pausar todos los emails"), required=False)
+    is_paused = forms.BooleanField(label=_("Pause all emails"), required=False)
 
 
 class UnsubscribeForm(forms.Form):
     reason = forms.CharField(
-        label=_("¿Por qué te vas? (opcional)"),
+        label=_("Why are you leaving? (optional)"),
         max_length=255,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 
 from ..adapter import get_adapter
 from ..exceptions import RuleValidationError
@@ -24,9 +25,9 @@ def content_errors(campaign: EmailCampaign) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     html = campaign.html_content or getattr(campaign.template, "html_content", "")
     if not (campaign.subject or "").strip():
-        errors.setdefault("subject", []).append("A campaign needs a subject.")
+        errors.setdefault("subject", []).append(gettext("A campaign needs a subject."))
     if not (html or "").strip():
-        errors.setdefault("html_content", []).append("A campaign needs content.")
+        errors.setdefault("html_content", []).append(gettext("A campaign needs content."))
     checks = [
         ("subject", campaign.subject, False),
         ("preview_text", campaign.preview_text, False),
@@ -40,10 +41,12 @@ def content_errors(campaign: EmailCampaign) -> dict[str, list[str]]:
         ]
         if not campaign.ab_subject_b and not campaign.ab_html_content_b:
             errors.setdefault("ab_subject_b", []).append(
-                "An A/B test needs a subject B or a content B."
+                gettext("An A/B test needs a subject B or a content B.")
             )
         if not 1 <= campaign.ab_test_percent <= 100:
-            errors.setdefault("ab_test_percent", []).append("Use a percentage from 1 to 100.")
+            errors.setdefault("ab_test_percent", []).append(
+                gettext("Use a percentage from 1 to 100.")
+            )
     for name, source, html_field in checks:
         if not source:
             continue
@@ -55,7 +58,9 @@ def content_errors(campaign: EmailCampaign) -> dict[str, list[str]]:
         try:
             rules_q(campaign.segment.rules)
         except RuleValidationError as exc:
-            errors.setdefault("segment", []).append(f"The segment's rules are invalid: {exc}")
+            errors.setdefault("segment", []).append(
+                gettext("The segment's rules are invalid: %(error)s") % {"error": exc}
+            )
     return errors
 
 

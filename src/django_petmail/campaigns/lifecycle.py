@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import signals
 from ..exceptions import InvalidTransition, RuleValidationError
@@ -92,7 +93,9 @@ def start(campaign: EmailCampaign, *, enqueue: bool = True) -> int:
                 assign_cohort(campaign)
     except RuleValidationError as exc:  # the segment changed since ensure_ready()
         campaign.refresh_from_db()
-        raise ValidationError({"segment": [f"The segment's rules are invalid: {exc}"]}) from exc
+        raise ValidationError(
+            {"segment": [gettext("The segment's rules are invalid: %(error)s") % {"error": exc}]}
+        ) from exc
     campaign.refresh_from_db()
     if enqueue:
         enqueue_sending(campaign)

@@ -13,12 +13,12 @@ from .templates import EmailTemplate
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", _("Borrador")
-    SCHEDULED = "scheduled", _("Programado")
-    SENDING = "sending", _("Enviando")
-    PAUSED = "paused", _("Pausado")
-    SENT = "sent", _("Enviado")
-    CANCELLED = "cancelled", _("Cancelado")
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    PAUSED = "paused", _("Paused")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 #: The campaign state machine: which states each state may move to.
@@ -50,21 +50,21 @@ AB_FIELDS: tuple[str, ...] = (*AB_SETTINGS, "ab_winner", "ab_decided_at", "ab_re
 
 
 class ABVariant(models.TextChoices):
-    A = "A", _("Variante A")
-    B = "B", _("Variante B")
+    A = "A", _("Variant A")
+    B = "B", _("Variant B")
 
 
 class ABWinnerMetric(models.TextChoices):
-    OPEN_RATE = "open_rate", _("Tasa de apertura")
-    CLICK_RATE = "click_rate", _("Tasa de clics")
+    OPEN_RATE = "open_rate", _("Open rate")
+    CLICK_RATE = "click_rate", _("Click rate")
 
 
 class EmailCampaign(SendCounters):
     """A one-off mailing to a segment (or to every active subscriber)."""
 
-    name = models.CharField(_("nombre"), max_length=200)
+    name = models.CharField(_("name"), max_length=200)
     status = models.CharField(
-        _("estado"), max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+        _("status"), max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
     )
 
     # Content
@@ -74,13 +74,13 @@ class EmailCampaign(SendCounters):
         null=True,
         blank=True,
         related_name="campaigns",
-        verbose_name=_("plantilla"),
+        verbose_name=_("template"),
     )
-    subject = models.CharField(_("asunto"), max_length=200)
-    preview_text = models.CharField(_("texto de vista previa"), max_length=200, blank=True)
-    html_content = models.TextField(_("contenido HTML"))
-    text_content = models.TextField(_("contenido de texto"), blank=True)
-    from_email = models.CharField(_("remitente"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    preview_text = models.CharField(_("preview text"), max_length=200, blank=True)
+    html_content = models.TextField(_("HTML content"))
+    text_content = models.TextField(_("text content"), blank=True)
+    from_email = models.CharField(_("sender"), max_length=254, blank=True)
 
     # Targeting and preferences
     segment = models.ForeignKey(
@@ -89,36 +89,36 @@ class EmailCampaign(SendCounters):
         null=True,
         blank=True,
         related_name="campaigns",
-        verbose_name=_("segmento"),
+        verbose_name=_("segment"),
     )
-    topic = models.CharField(_("tema"), max_length=50, blank=True)
+    topic = models.CharField(_("topic"), max_length=50, blank=True)
     is_important = models.BooleanField(
-        _("importante"),
+        _("important"),
         default=False,
-        help_text=_("Los suscriptores con frecuencia «Solo importantes» solo reciben estas."),
+        help_text=_("Subscribers with the “Important only” frequency only receive these."),
     )
-    recipient_count = models.IntegerField(_("destinatarios"), default=0)
+    recipient_count = models.IntegerField(_("recipients"), default=0)
 
     # Scheduling
-    scheduled_at = models.DateTimeField(_("programado para"), null=True, blank=True)
-    started_at = models.DateTimeField(_("iniciado el"), null=True, blank=True)
-    completed_at = models.DateTimeField(_("completado el"), null=True, blank=True)
+    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     # A/B testing
-    is_ab_test = models.BooleanField(_("prueba A/B"), default=False)
-    ab_subject_b = models.CharField(_("asunto B"), max_length=200, blank=True)
-    ab_html_content_b = models.TextField(_("contenido HTML B"), blank=True)
-    ab_test_percent = models.PositiveSmallIntegerField(_("porcentaje de prueba"), default=20)
+    is_ab_test = models.BooleanField(_("A/B test"), default=False)
+    ab_subject_b = models.CharField(_("subject B"), max_length=200, blank=True)
+    ab_html_content_b = models.TextField(_("HTML content B"), blank=True)
+    ab_test_percent = models.PositiveSmallIntegerField(_("test percentage"), default=20)
     ab_winner_metric = models.CharField(
-        _("métrica ganadora"),
+        _("winning metric"),
         max_length=20,
         choices=ABWinnerMetric.choices,
         default=ABWinnerMetric.OPEN_RATE,
     )
-    ab_wait_hours = models.PositiveIntegerField(_("espera (horas)"), default=4)
-    ab_winner = models.CharField(_("ganadora"), max_length=1, choices=ABVariant.choices, blank=True)
-    ab_decided_at = models.DateTimeField(_("decidida el"), null=True, blank=True)
-    ab_result = models.JSONField(_("resultado A/B"), default=dict, blank=True)
+    ab_wait_hours = models.PositiveIntegerField(_("wait (hours)"), default=4)
+    ab_winner = models.CharField(_("winner"), max_length=1, choices=ABVariant.choices, blank=True)
+    ab_decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    ab_result = models.JSONField(_("A/B result"), default=dict, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -126,15 +126,15 @@ class EmailCampaign(SendCounters):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("creado por"),
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(_("creado el"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = _("campaña")
-        verbose_name_plural = _("campañas")
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         indexes = [
             models.Index(
                 fields=["scheduled_at"],

@@ -13,17 +13,17 @@ from django.utils.translation import gettext_lazy as _
 class SendCounters(models.Model):
     """Abstract: the counters of one mailing (the campaign, or the step, that owns sends)."""
 
-    sent_count = models.IntegerField(_("enviados"), default=0)
-    delivered_count = models.IntegerField(_("entregados"), default=0)
-    open_count = models.IntegerField(_("aperturas"), default=0)
-    click_count = models.IntegerField(_("clics"), default=0)
-    bounce_count = models.IntegerField(_("rebotes"), default=0)
-    unsubscribe_count = models.IntegerField(_("bajas"), default=0)
-    complaint_count = models.IntegerField(_("quejas"), default=0)
-    failed_count = models.IntegerField(_("fallidos"), default=0)
-    conversion_count = models.IntegerField(_("conversiones"), default=0)
+    sent_count = models.IntegerField(_("sent"), default=0)
+    delivered_count = models.IntegerField(_("delivered"), default=0)
+    open_count = models.IntegerField(_("opens"), default=0)
+    click_count = models.IntegerField(_("clicks"), default=0)
+    bounce_count = models.IntegerField(_("bounces"), default=0)
+    unsubscribe_count = models.IntegerField(_("unsubscribes"), default=0)
+    complaint_count = models.IntegerField(_("complaints"), default=0)
+    failed_count = models.IntegerField(_("failed"), default=0)
+    conversion_count = models.IntegerField(_("conversions"), default=0)
     revenue_attributed = models.DecimalField(
-        _("ingresos atribuidos"), max_digits=12, decimal_places=2, default=0
+        _("attributed revenue"), max_digits=12, decimal_places=2, default=0
     )
 
     class Meta:

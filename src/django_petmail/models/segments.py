@@ -17,25 +17,25 @@ class CustomerSegment(models.Model):
     frozen membership in :class:`SegmentMembership` taken at ``snapshot_at``.
     """
 
-    name = models.CharField(_("nombre"), max_length=200)
+    name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True)
-    description = models.TextField(_("descripción"), blank=True)
-    rules = models.JSONField(_("reglas"), default=dict, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    rules = models.JSONField(_("rules"), default=dict, blank=True)
 
-    member_count = models.IntegerField(_("miembros"), default=0)
-    last_calculated = models.DateTimeField(_("calculado el"), null=True, blank=True)
+    member_count = models.IntegerField(_("members"), default=0)
+    last_calculated = models.DateTimeField(_("calculated at"), null=True, blank=True)
 
-    is_dynamic = models.BooleanField(_("dinámico"), default=True)
-    is_active = models.BooleanField(_("activo"), default=True)
-    snapshot_at = models.DateTimeField(_("instantánea del"), null=True, blank=True)
+    is_dynamic = models.BooleanField(_("dynamic"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    snapshot_at = models.DateTimeField(_("snapshot taken at"), null=True, blank=True)
 
-    created_at = models.DateTimeField(_("creado el"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
-        verbose_name = _("segmento")
-        verbose_name_plural = _("segmentos")
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
 
     def __str__(self) -> str:
         return self.name
@@ -68,11 +68,11 @@ class SegmentMembership(models.Model):
     subscription = models.ForeignKey(
         NewsletterSubscription, on_delete=models.CASCADE, related_name="segment_memberships"
     )
-    added_at = models.DateTimeField(_("añadido el"), auto_now_add=True)
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("miembro de segmento")
-        verbose_name_plural = _("miembros de segmento")
+        verbose_name = _("segment member")
+        verbose_name_plural = _("segment members")
         constraints = [
             models.UniqueConstraint(
                 fields=["segment", "subscription"], name="petmail_unique_segment_member"

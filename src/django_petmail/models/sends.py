@@ -7,6 +7,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..conf import owner_model_label
 from .campaigns import ABVariant, EmailCampaign
@@ -14,20 +15,20 @@ from .subscriptions import NewsletterSubscription
 
 
 class SendStatus(models.TextChoices):
-    PENDING = "pending", _("Pendiente")
-    SENDING = "sending", _("Enviando")
-    SENT = "sent", _("Enviado")
-    DELIVERED = "delivered", _("Entregado")
-    OPENED = "opened", _("Abierto")
-    CLICKED = "clicked", _("Clic")
-    BOUNCED = "bounced", _("Rebotado")
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    OPENED = "opened", _("Opened")
+    CLICKED = "clicked", _("Clicked")
+    BOUNCED = "bounced", _("Bounced")
     COMPLAINED = "complained", _("Spam")
-    UNSUBSCRIBED = "unsubscribed", _("Dado de baja")
-    FAILED = "failed", _("Fallido")
-    UNKNOWN = "unknown", _("Desconocido")
-    CANCELLED = "cancelled", _("Cancelado")
-    SKIPPED = "skipped", _("Omitido")
-    HELD = "held", _("Retenido (A/B)")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Unknown")
+    CANCELLED = "cancelled", _("Cancelled")
+    SKIPPED = "skipped", _("Skipped")
+    HELD = "held", _("Held (A/B)")
 
 
 #: Engagement order: a send only moves forward along it (events may arrive out of order).
@@ -72,7 +73,7 @@ class EmailSend(models.Model):
         null=True,
         blank=True,
         related_name="sends",
-        verbose_name=_("campaña"),
+        verbose_name=_("campaign"),
         db_index=False,  # led by a composite index below
     )
     sequence_step = models.ForeignKey(
@@ -81,7 +82,7 @@ class EmailSend(models.Model):
         null=True,
         blank=True,
         related_name="sends",
-        verbose_name=_("paso de secuencia"),
+        verbose_name=_("sequence step"),
         db_index=False,  # led by a composite index below
     )
     enrollment = models.ForeignKey(
@@ -90,7 +91,7 @@ class EmailSend(models.Model):
         null=True,
         blank=True,
         related_name="sends",
-        verbose_name=_("inscripción"),
+        verbose_name=_("enrollment"),
     )
 
     subscription = models.ForeignKey(
@@ -99,7 +100,7 @@ class EmailSend(models.Model):
         null=True,
         blank=True,
         related_name="email_sends",
-        verbose_name=_("suscripción"),
+        verbose_name=_("subscription"),
         db_index=False,  # led by a composite index below
     )
     owner = models.ForeignKey(
@@ -108,40 +109,38 @@ class EmailSend(models.Model):
         null=True,
         blank=True,
         related_name="email_sends",
-        verbose_name=_("propietario"),
+        verbose_name=_("owner"),
     )
-    email_address = models.EmailField(_("dirección"))
+    email_address = models.EmailField(_("address"))
 
     status = models.CharField(
-        _("estado"), max_length=20, choices=SendStatus.choices, default=SendStatus.PENDING
+        _("status"), max_length=20, choices=SendStatus.choices, default=SendStatus.PENDING
     )
-    ab_variant = models.CharField(
-        _("variante"), max_length=1, choices=ABVariant.choices, blank=True
-    )
+    ab_variant = models.CharField(_("variant"), max_length=1, choices=ABVariant.choices, blank=True)
 
     # Claiming (pending → sending by exactly one worker)
-    claimed_at = models.DateTimeField(_("reclamado el"), null=True, blank=True)
-    claimed_by = models.CharField(_("reclamado por"), max_length=200, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claimed_by = models.CharField(_("claimed by"), max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
-    esp_message_id = models.CharField(_("id de mensaje del ESP"), max_length=255, blank=True)
+    esp_message_id = models.CharField(_("ESP message ID"), max_length=255, blank=True)
 
-    sent_at = models.DateTimeField(_("enviado el"), null=True, blank=True)
-    delivered_at = models.DateTimeField(_("entregado el"), null=True, blank=True)
-    opened_at = models.DateTimeField(_("abierto el"), null=True, blank=True)
-    clicked_at = models.DateTimeField(_("clic el"), null=True, blank=True)
-    bounced_at = models.DateTimeField(_("rebotado el"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("clicked at"), null=True, blank=True)
+    bounced_at = models.DateTimeField(_("bounced at"), null=True, blank=True)
 
     error_message = models.TextField(_("error"), blank=True)
-    bounce_type = models.CharField(_("tipo de rebote"), max_length=50, blank=True)
+    bounce_type = models.CharField(_("bounce type"), max_length=50, blank=True)
 
-    created_at = models.DateTimeField(_("creado el"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = _("envío")
-        verbose_name_plural = _("envíos")
+        verbose_name = _("send")
+        verbose_name_plural = _("sends")
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "subscription"], name="petmail_unique_campaign_send"
@@ -177,16 +176,16 @@ class EmailSend(models.Model):
 
 
 class EventType(models.TextChoices):
-    SEND = "send", _("Enviado")
-    DELIVERY = "delivery", _("Entregado")
-    OPEN = "open", _("Abierto")
-    CLICK = "click", _("Clic")
-    BOUNCE = "bounce", _("Rebote")
-    COMPLAINT = "complaint", _("Queja")
-    UNSUBSCRIBE = "unsubscribe", _("Baja")
-    DEFERRED = "deferred", _("Aplazado")
-    REJECTED = "rejected", _("Rechazado")
-    FAILED = "failed", _("Fallido")
+    SEND = "send", _("Sent")
+    DELIVERY = "delivery", _("Delivered")
+    OPEN = "open", _("Opened")
+    CLICK = "click", _("Clicked")
+    BOUNCE = "bounce", _("Bounce")
+    COMPLAINT = "complaint", _("Complaint")
+    UNSUBSCRIBE = "unsubscribe", pgettext_lazy("noun", "Unsubscribe")
+    DEFERRED = "deferred", _("Deferred")
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed")
 
 
 class EmailEvent(models.Model):
@@ -197,27 +196,27 @@ class EmailEvent(models.Model):
     """
 
     send = models.ForeignKey(
-        EmailSend, on_delete=models.CASCADE, related_name="events", verbose_name=_("envío")
+        EmailSend, on_delete=models.CASCADE, related_name="events", verbose_name=_("send")
     )
-    event_type = models.CharField(_("tipo"), max_length=20, choices=EventType.choices)
+    event_type = models.CharField(_("type"), max_length=20, choices=EventType.choices)
     esp_event_id = models.CharField(
-        _("id de evento del ESP"), max_length=255, null=True, blank=True, unique=True
+        _("ESP event ID"), max_length=255, null=True, blank=True, unique=True
     )
 
-    link_url = models.URLField(_("enlace"), max_length=2000, blank=True)
-    link_tag = models.CharField(_("etiqueta del enlace"), max_length=100, blank=True)
-    user_agent = models.CharField(_("agente de usuario"), max_length=500, blank=True)
-    ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
-    bounce_type = models.CharField(_("tipo de rebote"), max_length=50, blank=True)
-    description = models.TextField(_("descripción"), blank=True)
+    link_url = models.URLField(_("link"), max_length=2000, blank=True)
+    link_tag = models.CharField(_("link tag"), max_length=100, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    bounce_type = models.CharField(_("bounce type"), max_length=50, blank=True)
+    description = models.TextField(_("description"), blank=True)
 
-    occurred_at = models.DateTimeField(_("ocurrido el"), null=True, blank=True)
-    timestamp = models.DateTimeField(_("registrado el"), auto_now_add=True)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    timestamp = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-timestamp"]
-        verbose_name = _("evento de email")
-        verbose_name_plural = _("eventos de email")
+        verbose_name = _("email event")
+        verbose_name_plural = _("email events")
         indexes = [
             models.Index(fields=["send", "event_type"], name="petmail_event_send_type_idx"),
         ]

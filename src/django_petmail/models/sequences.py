@@ -9,6 +9,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..conf import owner_model_label
 from ..sequences.registry import sequence_errors, skip_condition_errors
@@ -20,60 +21,58 @@ from .templates import EmailTemplate
 
 
 class TriggerType(models.TextChoices):
-    SIGNUP = "signup", _("Nueva suscripción")
-    PURCHASE = "purchase", _("Compra realizada")
-    APPOINTMENT = "appointment", _("Cita completada")
-    ABANDONED_CART = "abandoned_cart", _("Carrito abandonado")
-    INACTIVITY = "inactivity", _("Inactividad")
-    BIRTHDAY = "birthday", _("Cumpleaños de la mascota")
-    VACCINATION_DUE = "vaccination_due", _("Vacuna pendiente")
-    CUSTOM = "custom", _("Evento personalizado")
+    SIGNUP = "signup", _("New subscription")
+    PURCHASE = "purchase", _("Purchase made")
+    APPOINTMENT = "appointment", _("Appointment completed")
+    ABANDONED_CART = "abandoned_cart", _("Abandoned cart")
+    INACTIVITY = "inactivity", _("Inactivity")
+    BIRTHDAY = "birthday", _("Pet birthday")
+    VACCINATION_DUE = "vaccination_due", _("Vaccination due")
+    CUSTOM = "custom", _("Custom event")
 
 
 class ReentryPolicy(models.TextChoices):
     """May a recipient go through the sequence again when the trigger fires again?"""
 
-    NEVER = "never", _("Nunca")
-    AFTER_COMPLETION = "after_completion", _("Tras terminarla")
-    ALWAYS = "always", _("Siempre (reinicia la secuencia)")
+    NEVER = "never", _("Never")
+    AFTER_COMPLETION = "after_completion", _("After completing it")
+    ALWAYS = "always", _("Always (restarts the sequence)")
 
 
 class AutomatedSequence(models.Model):
     """A series of timed emails started by a trigger."""
 
-    name = models.CharField(_("nombre"), max_length=200)
-    description = models.TextField(_("descripción"), blank=True)
-    trigger_type = models.CharField(_("disparador"), max_length=20, choices=TriggerType.choices)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    trigger_type = models.CharField(_("trigger"), max_length=20, choices=TriggerType.choices)
     custom_trigger = models.CharField(
-        _("disparador personalizado"),
+        _("custom trigger"),
         max_length=100,
         blank=True,
-        help_text=_(
-            "Nombre registrado con register_trigger() cuando el disparador es «Evento "
-            "personalizado»."
-        ),
+        help_text=_("Name registered with register_trigger() when the trigger is “Custom event”."),
     )
-    trigger_conditions = models.JSONField(_("condiciones"), default=dict, blank=True)
+    trigger_conditions = models.JSONField(_("conditions"), default=dict, blank=True)
     goal_trigger = models.CharField(
-        _("objetivo"),
+        _("goal"),
         max_length=100,
         blank=True,
         help_text=_(
-            "Disparador de evento que cumple el objetivo (p. ej. «purchase»): la inscripción "
-            "termina como convertida."
+            "Event trigger that meets the goal (e.g. “purchase”): the enrollment ends as converted."
         ),
     )
     reentry = models.CharField(
-        _("reingreso"),
+        _("re-entry"),
         max_length=20,
         choices=ReentryPolicy.choices,
         default=ReentryPolicy.NEVER,
     )
     topic = models.CharField(
-        _("tema"),
+        _("topic"),
         max_length=50,
         blank=True,
-        help_text=_("Solo para secuencias de marketing: quien no eligió el tema no la recibe."),
+        help_text=_(
+            "Marketing sequences only: subscribers who did not choose the topic do not get it."
+        ),
     )
     segment = models.ForeignKey(
         CustomerSegment,
@@ -81,26 +80,28 @@ class AutomatedSequence(models.Model):
         null=True,
         blank=True,
         related_name="sequences",
-        verbose_name=_("segmento"),
+        verbose_name=_("segment"),
     )
     is_marketing = models.BooleanField(
         _("marketing"),
         default=True,
-        help_text=_("Las secuencias de marketing se cancelan cuando el suscriptor se da de baja."),
+        help_text=_("Marketing sequences are cancelled when the subscriber unsubscribes."),
     )
-    is_active = models.BooleanField(_("activa"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("automated sequence", "active"), default=True)
     paused_reason = models.TextField(
-        _("motivo de la pausa"),
+        _("pause reason"),
         blank=True,
-        help_text=_("Por qué se detuvo la secuencia (p. ej. un error de una condición)."),
+        help_text=_("Why the sequence was stopped (e.g. a failing condition)."),
     )
-    created_at = models.DateTimeField(_("creada el"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("actualizada el"), auto_now=True)
+    created_at = models.DateTimeField(
+        pgettext_lazy("automated sequence", "created at"), auto_now_add=True
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
-        verbose_name = _("secuencia automatizada")
-        verbose_name_plural = _("secuencias automatizadas")
+        verbose_name = _("automated sequence")
+        verbose_name_plural = _("automated sequences")
 
     def __str__(self) -> str:
         return self.name
@@ -125,12 +126,12 @@ class SequenceStep(SendCounters):
         AutomatedSequence,
         on_delete=models.CASCADE,
         related_name="steps",
-        verbose_name=_("secuencia"),
+        verbose_name=_("sequence"),
     )
-    step_number = models.PositiveIntegerField(_("número de paso"))
-    delay_days = models.PositiveIntegerField(_("retraso (días)"), default=0)
-    delay_hours = models.PositiveIntegerField(_("retraso (horas)"), default=0)
-    send_time = models.TimeField(_("hora preferida"), null=True, blank=True)
+    step_number = models.PositiveIntegerField(_("step number"))
+    delay_days = models.PositiveIntegerField(_("delay (days)"), default=0)
+    delay_hours = models.PositiveIntegerField(_("delay (hours)"), default=0)
+    send_time = models.TimeField(_("preferred time"), null=True, blank=True)
 
     template = models.ForeignKey(
         EmailTemplate,
@@ -138,20 +139,20 @@ class SequenceStep(SendCounters):
         null=True,
         blank=True,
         related_name="sequence_steps",
-        verbose_name=_("plantilla"),
+        verbose_name=_("template"),
     )
-    subject = models.CharField(_("asunto"), max_length=200)
-    preview_text = models.CharField(_("texto de vista previa"), max_length=200, blank=True)
-    html_content = models.TextField(_("contenido HTML"))
-    text_content = models.TextField(_("contenido de texto"), blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    preview_text = models.CharField(_("preview text"), max_length=200, blank=True)
+    html_content = models.TextField(_("HTML content"))
+    text_content = models.TextField(_("text content"), blank=True)
 
-    skip_if = models.JSONField(_("omitir si"), default=dict, blank=True)
-    is_active = models.BooleanField(_("activo"), default=True)
+    skip_if = models.JSONField(_("skip if"), default=dict, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["sequence", "step_number"]
-        verbose_name = _("paso de secuencia")
-        verbose_name_plural = _("pasos de secuencia")
+        verbose_name = _("sequence step")
+        verbose_name_plural = _("sequence steps")
         constraints = [
             models.UniqueConstraint(
                 fields=["sequence", "step_number"], name="petmail_unique_step_number"
@@ -176,11 +177,11 @@ class SequenceStep(SendCounters):
 
 
 class EnrollmentStatus(models.TextChoices):
-    ACTIVE = "active", _("Activo")
-    PAUSED = "paused", _("Pausado")
-    COMPLETED = "completed", _("Completado")
-    CONVERTED = "converted", _("Convertido")
-    CANCELLED = "cancelled", _("Cancelado")
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    COMPLETED = "completed", _("Completed")
+    CONVERTED = "converted", _("Converted")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 #: An enrollment that still runs (or may run again after a pause).
@@ -215,7 +216,7 @@ class SequenceEnrollment(models.Model):
         AutomatedSequence,
         on_delete=models.CASCADE,
         related_name="enrollments",
-        verbose_name=_("secuencia"),
+        verbose_name=_("sequence"),
     )
     owner = models.ForeignKey(
         owner_model_label(),
@@ -223,7 +224,7 @@ class SequenceEnrollment(models.Model):
         null=True,
         blank=True,
         related_name="sequence_enrollments",
-        verbose_name=_("propietario"),
+        verbose_name=_("owner"),
     )
     subscription = models.ForeignKey(
         NewsletterSubscription,
@@ -231,34 +232,34 @@ class SequenceEnrollment(models.Model):
         null=True,
         blank=True,
         related_name="sequence_enrollments",
-        verbose_name=_("suscripción"),
+        verbose_name=_("subscription"),
     )
 
     cycle = models.PositiveIntegerField(
-        _("vuelta"), default=0, help_text=_("Cuántas veces ha vuelto a entrar antes.")
+        _("cycle"), default=0, help_text=_("How many times the recipient entered before.")
     )
-    current_step = models.PositiveIntegerField(_("paso actual"), default=0)
-    next_send_at = models.DateTimeField(_("próximo envío"), null=True, blank=True)
+    current_step = models.PositiveIntegerField(_("current step"), default=0)
+    next_send_at = models.DateTimeField(_("next send"), null=True, blank=True)
     status = models.CharField(
-        _("estado"),
+        _("status"),
         max_length=20,
         choices=EnrollmentStatus.choices,
         default=EnrollmentStatus.ACTIVE,
     )
-    context = models.JSONField(_("contexto del disparador"), default=dict, blank=True)
+    context = models.JSONField(_("trigger context"), default=dict, blank=True)
 
-    enrolled_at = models.DateTimeField(_("inscrito el"), auto_now_add=True)
-    completed_at = models.DateTimeField(_("completado el"), null=True, blank=True)
-    converted_at = models.DateTimeField(_("convertido el"), null=True, blank=True)
-    updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
-    cancelled_reason = models.CharField(_("motivo de cancelación"), max_length=255, blank=True)
+    enrolled_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    cancelled_reason = models.CharField(_("cancellation reason"), max_length=255, blank=True)
 
     objects = EnrollmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-enrolled_at"]
-        verbose_name = _("inscripción en secuencia")
-        verbose_name_plural = _("inscripciones en secuencias")
+        verbose_name = _("sequence enrollment")
+        verbose_name_plural = _("sequence enrollments")
         constraints = [
             models.UniqueConstraint(
                 fields=["sequence", "owner", "cycle"], name="petmail_unique_enrollment_owner"

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..conf import owner_model_label, petmail_settings
 
@@ -32,34 +33,34 @@ def default_language() -> str:
 
 
 class SubscriptionStatus(models.TextChoices):
-    PENDING = "pending", _("Pendiente de confirmación")
-    ACTIVE = "active", _("Activo")
-    UNSUBSCRIBED = "unsubscribed", _("Dado de baja")
-    BOUNCED = "bounced", _("Rebotado")
-    COMPLAINED = "complained", _("Marcado como spam")
+    PENDING = "pending", _("Pending confirmation")
+    ACTIVE = "active", _("Active")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Marked as spam")
 
 
 class Frequency(models.TextChoices):
-    WEEKLY = "weekly", _("Semanal")
-    MONTHLY = "monthly", _("Mensual")
-    IMPORTANT_ONLY = "important_only", _("Solo importantes")
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY = "monthly", _("Monthly")
+    IMPORTANT_ONLY = "important_only", _("Important only")
 
 
 class SubscriptionSource(models.TextChoices):
-    WEBSITE = "website", _("Sitio web")
-    CHECKOUT = "checkout", _("Compra")
-    APPOINTMENT = "appointment", _("Cita")
-    REFERRAL = "referral", _("Recomendación")
-    IMPORT = "import", _("Importación")
-    ADMIN = "admin", _("Administración")
+    WEBSITE = "website", _("Website")
+    CHECKOUT = "checkout", _("Checkout")
+    APPOINTMENT = "appointment", _("Appointment")
+    REFERRAL = "referral", _("Referral")
+    IMPORT = "import", _("Import")
+    ADMIN = "admin", _("Admin")
     API = "api", _("API")
 
 
 class UnsubscribeSource(models.TextChoices):
-    ONE_CLICK = "one_click", _("Un clic (RFC 8058)")
-    PAGE = "page", _("Página de baja")
-    ESP_REPORT = "esp_report", _("Informe del proveedor")
-    ADMIN = "admin", _("Administración")
+    ONE_CLICK = "one_click", _("One click (RFC 8058)")
+    PAGE = "page", _("Unsubscribe page")
+    ESP_REPORT = "esp_report", _("Provider report")
+    ADMIN = "admin", _("Admin")
     API = "api", _("API")
 
 
@@ -72,16 +73,16 @@ class NewsletterSubscription(models.Model):
         null=True,
         blank=True,
         related_name="newsletter",
-        verbose_name=_("propietario"),
+        verbose_name=_("owner"),
     )
     email = models.EmailField(_("email"), unique=True)
     #: ``email_hash(email)``, kept in step by ``save()``: lets fan-out exclude suppressed
     #: addresses with a join instead of hashing in Python.
-    email_hash = models.CharField(_("hash del email"), max_length=64, editable=False, default="")
-    first_name = models.CharField(_("nombre"), max_length=100, blank=True)
+    email_hash = models.CharField(_("email hash"), max_length=64, editable=False, default="")
+    first_name = models.CharField(_("name"), max_length=100, blank=True)
 
     status = models.CharField(
-        _("estado"),
+        _("status"),
         max_length=20,
         choices=SubscriptionStatus.choices,
         default=SubscriptionStatus.PENDING,
@@ -89,34 +90,34 @@ class NewsletterSubscription(models.Model):
 
     # Preferences
     frequency = models.CharField(
-        _("frecuencia"), max_length=20, choices=Frequency.choices, default=Frequency.WEEKLY
+        _("frequency"), max_length=20, choices=Frequency.choices, default=Frequency.WEEKLY
     )
-    topics = models.JSONField(_("temas"), default=list, blank=True)
-    language = models.CharField(_("idioma"), max_length=8, default=default_language)
-    timezone = models.CharField(_("zona horaria"), max_length=64, blank=True)
-    is_paused = models.BooleanField(_("en pausa"), default=False)
+    topics = models.JSONField(_("topics"), default=list, blank=True)
+    language = models.CharField(_("language"), max_length=8, default=default_language)
+    timezone = models.CharField(_("time zone"), max_length=64, blank=True)
+    is_paused = models.BooleanField(_("paused"), default=False)
 
     # Consent (the latest; the full history is ConsentEvent)
-    confirmed_at = models.DateTimeField(_("confirmado el"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     source = models.CharField(
-        _("origen"), max_length=100, blank=True, choices=SubscriptionSource.choices
+        _("source"), max_length=100, blank=True, choices=SubscriptionSource.choices
     )
-    consent_form = models.CharField(_("formulario de consentimiento"), max_length=100, blank=True)
-    ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
-    user_agent = models.CharField(_("agente de usuario"), max_length=500, blank=True)
+    consent_form = models.CharField(_("consent form"), max_length=100, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=500, blank=True)
 
-    subscribed_at = models.DateTimeField(_("suscrito el"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
-    unsubscribed_at = models.DateTimeField(_("dado de baja el"), null=True, blank=True)
-    unsubscribe_reason = models.CharField(_("motivo de la baja"), max_length=255, blank=True)
+    subscribed_at = models.DateTimeField(_("subscribed at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    unsubscribe_reason = models.CharField(_("unsubscribe reason"), max_length=255, blank=True)
     unsubscribe_source = models.CharField(
-        _("origen de la baja"), max_length=20, blank=True, choices=UnsubscribeSource.choices
+        _("unsubscribe source"), max_length=20, blank=True, choices=UnsubscribeSource.choices
     )
 
     class Meta:
         ordering = ["-subscribed_at"]
-        verbose_name = _("suscripción")
-        verbose_name_plural = _("suscripciones")
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         indexes = [
             models.Index(
                 fields=["subscribed_at"],
@@ -144,11 +145,11 @@ class NewsletterSubscription(models.Model):
 
 
 class ConsentEventType(models.TextChoices):
-    SUBSCRIBED = "subscribed", _("Suscripción solicitada")
-    CONFIRMED = "confirmed", _("Suscripción confirmada")
-    PREFERENCES_CHANGED = "preferences_changed", _("Preferencias cambiadas")
-    UNSUBSCRIBED = "unsubscribed", _("Baja")
-    ERASED = "erased", _("Datos borrados")
+    SUBSCRIBED = "subscribed", _("Subscription requested")
+    CONFIRMED = "confirmed", _("Subscription confirmed")
+    PREFERENCES_CHANGED = "preferences_changed", _("Preferences changed")
+    UNSUBSCRIBED = "unsubscribed", pgettext_lazy("noun", "Unsubscribe")
+    ERASED = "erased", _("Data erased")
 
 
 class ConsentEvent(models.Model):
@@ -163,20 +164,20 @@ class ConsentEvent(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         related_name="consent_events",
-        verbose_name=_("suscripción"),
+        verbose_name=_("subscription"),
     )
-    event = models.CharField(_("evento"), max_length=30, choices=ConsentEventType.choices)
-    timestamp = models.DateTimeField(_("fecha"), auto_now_add=True, db_index=True)
-    ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
-    user_agent = models.CharField(_("agente de usuario"), max_length=500, blank=True)
-    source = models.CharField(_("origen"), max_length=100, blank=True)
-    form = models.CharField(_("formulario"), max_length=100, blank=True)
-    details = models.JSONField(_("detalles"), default=dict, blank=True)
+    event = models.CharField(_("event"), max_length=30, choices=ConsentEventType.choices)
+    timestamp = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=500, blank=True)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    form = models.CharField(_("form"), max_length=100, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
         ordering = ["timestamp", "pk"]
-        verbose_name = _("evento de consentimiento")
-        verbose_name_plural = _("historial de consentimiento")
+        verbose_name = _("consent event")
+        verbose_name_plural = _("consent history")
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} @ {self.timestamp:%Y-%m-%d %H:%M}"
@@ -188,10 +189,10 @@ class ConsentEvent(models.Model):
 
 
 class SuppressionReason(models.TextChoices):
-    UNSUBSCRIBED = "unsubscribed", _("Baja")
-    BOUNCED = "bounced", _("Rebote permanente")
-    COMPLAINED = "complained", _("Queja de spam")
-    ERASED = "erased", _("Borrado (RGPD)")
+    UNSUBSCRIBED = "unsubscribed", pgettext_lazy("noun", "Unsubscribe")
+    BOUNCED = "bounced", _("Hard bounce")
+    COMPLAINED = "complained", _("Spam complaint")
+    ERASED = "erased", _("Erased (GDPR)")
     MANUAL = "manual", _("Manual")
 
 
@@ -202,14 +203,14 @@ class Suppression(models.Model):
     subscription of the same address is still recognised and refused.
     """
 
-    email_hash = models.CharField(_("hash del email"), max_length=64, unique=True)
-    reason = models.CharField(_("motivo"), max_length=20, choices=SuppressionReason.choices)
-    created_at = models.DateTimeField(_("creado el"), auto_now_add=True)
+    email_hash = models.CharField(_("email hash"), max_length=64, unique=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=SuppressionReason.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = _("supresión")
-        verbose_name_plural = _("supresiones")
+        verbose_name = _("suppression")
+        verbose_name_plural = _("suppressions")
 
     def __str__(self) -> str:
         return f"{self.email_hash[:12]}… ({self.get_reason_display()})"

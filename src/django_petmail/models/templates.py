@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TemplateType(models.TextChoices):
-    CAMPAIGN = "campaign", _("Campaña")
-    TRANSACTIONAL = "transactional", _("Transaccional")
-    AUTOMATED = "automated", _("Automatizado")
+    CAMPAIGN = "campaign", _("Campaign")
+    TRANSACTIONAL = "transactional", _("Transactional")
+    AUTOMATED = "automated", _("Automated")
 
 
 DEFAULT_TOKENS = [
@@ -31,32 +32,34 @@ def default_tokens() -> list[str]:
 class EmailTemplate(models.Model):
     """Layout and default content a campaign or sequence step starts from."""
 
-    name = models.CharField(_("nombre"), max_length=200)
+    name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True)
-    description = models.TextField(_("descripción"), blank=True)
+    description = models.TextField(_("description"), blank=True)
     template_type = models.CharField(
-        _("tipo"), max_length=20, choices=TemplateType.choices, default=TemplateType.CAMPAIGN
+        _("type"), max_length=20, choices=TemplateType.choices, default=TemplateType.CAMPAIGN
     )
 
-    subject = models.CharField(_("asunto"), max_length=200)
-    preview_text = models.CharField(_("texto de vista previa"), max_length=200, blank=True)
-    html_content = models.TextField(_("contenido HTML"))
-    text_content = models.TextField(_("contenido de texto"), blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    preview_text = models.CharField(_("preview text"), max_length=200, blank=True)
+    html_content = models.TextField(_("HTML content"))
+    text_content = models.TextField(_("text content"), blank=True)
 
     header_image = models.ImageField(
-        _("imagen de cabecera"), upload_to="petmail/headers/", null=True, blank=True
+        _("header image"), upload_to="petmail/headers/", null=True, blank=True
     )
-    footer_html = models.TextField(_("pie HTML"), blank=True)
-    available_tokens = models.JSONField(_("variables disponibles"), default=default_tokens)
+    footer_html = models.TextField(_("HTML footer"), blank=True)
+    available_tokens = models.JSONField(_("available variables"), default=default_tokens)
 
-    is_active = models.BooleanField(_("activa"), default=True)
-    created_at = models.DateTimeField(_("creada el"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("actualizada el"), auto_now=True)
+    is_active = models.BooleanField(pgettext_lazy("email template", "active"), default=True)
+    created_at = models.DateTimeField(
+        pgettext_lazy("email template", "created at"), auto_now_add=True
+    )
+    updated_at = models.DateTimeField(pgettext_lazy("email template", "updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
-        verbose_name = _("plantilla de email")
-        verbose_name_plural = _("plantillas de email")
+        verbose_name = _("email template")
+        verbose_name_plural = _("email templates")
 
     def __str__(self) -> str:
         return self.name

@@ -66,26 +66,26 @@ def register_builtin_fields() -> None:
     if "status" in segment_fields:
         return
     register_segment_field(
-        "status", type=FieldType.CHOICE, label=_("Estado"), choices=SubscriptionStatus.choices
+        "status", type=FieldType.CHOICE, label=_("Status"), choices=SubscriptionStatus.choices
     )
     register_segment_field(
-        "source", type=FieldType.CHOICE, label=_("Origen"), choices=SubscriptionSource.choices
+        "source", type=FieldType.CHOICE, label=_("Source"), choices=SubscriptionSource.choices
     )
     register_segment_field(
-        "language", type=FieldType.STRING, label=_("Idioma"), ops=("eq", "ne", "in", "not_in")
+        "language", type=FieldType.STRING, label=_("Language"), ops=("eq", "ne", "in", "not_in")
     )
-    register_segment_field("topics", type=FieldType.LIST, label=_("Temas"))
+    register_segment_field("topics", type=FieldType.LIST, label=_("Topics"))
     register_segment_field(
-        "frequency", type=FieldType.CHOICE, label=_("Frecuencia"), choices=Frequency.choices
+        "frequency", type=FieldType.CHOICE, label=_("Frequency"), choices=Frequency.choices
     )
     register_segment_field("email", type=FieldType.STRING, label=_("Email"))
-    register_segment_field("first_name", type=FieldType.STRING, label=_("Nombre"))
-    register_segment_field("subscribed_at", type=FieldType.DATETIME, label=_("Suscrito el"))
-    register_segment_field("confirmed_at", type=FieldType.DATETIME, label=_("Confirmado el"))
+    register_segment_field("first_name", type=FieldType.STRING, label=_("Name"))
+    register_segment_field("subscribed_at", type=FieldType.DATETIME, label=_("Subscribed at"))
+    register_segment_field("confirmed_at", type=FieldType.DATETIME, label=_("Confirmed at"))
     register_segment_field(
         "email_engagement",
         type=FieldType.DURATION,
-        label=_("Interacción con emails"),
+        label=_("Email engagement"),
         ops=("opened_in_last", "clicked_in_last"),
         lookup=_engagement,
         value_parser=_engagement_value,
@@ -93,7 +93,7 @@ def register_builtin_fields() -> None:
     register_segment_field(
         "received_campaign",
         type=FieldType.NUMBER,
-        label=_("Recibió la campaña"),
+        label=_("Received campaign"),
         ops=("eq", "ne"),
         lookup=_received_campaign,
         value_parser=_positive_id,
@@ -101,7 +101,7 @@ def register_builtin_fields() -> None:
     register_segment_field(
         "in_sequence",
         type=FieldType.NUMBER,
-        label=_("Está en la secuencia"),
+        label=_("In sequence"),
         ops=("eq", "ne"),
         lookup=_in_sequence,
         value_parser=_positive_id,
