@@ -231,9 +231,7 @@ def test_a_campaign_that_is_not_ready_cannot_start(fields, field, subs):
     assert field in excinfo.value.message_dict
     assert EmailCampaign.objects.get(pk=campaign.pk).status == "draft"
     assert not EmailSend.objects.filter(campaign=campaign).exists()
-    with pytest.raises(ValidationError) as cleaned:
-        campaign.full_clean()
-    assert field in cleaned.value.message_dict
+    assert field in campaigns.content_errors(campaign)  # what admin and API report
 
 
 def test_missing_subject_and_content_are_both_reported():

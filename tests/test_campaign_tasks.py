@@ -4,8 +4,6 @@ nothing (or nothing valid) to do."""
 from datetime import timedelta
 
 import pytest
-
-from django_petmail.sending.mailing import CampaignMailing
 from celery import current_app
 from django.conf import settings
 from django.core import mail
@@ -15,6 +13,7 @@ from django.utils import timezone
 from django_petmail import campaigns, tasks
 from django_petmail.models import CampaignStatus, CustomerSegment, EmailCampaign, EmailSend
 from django_petmail.sending.claims import claim_batch
+from django_petmail.sending.mailing import CampaignMailing
 from tests.factories import CampaignFactory, SegmentFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db

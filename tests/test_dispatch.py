@@ -11,8 +11,6 @@ import smtplib
 from datetime import date, timedelta
 
 import pytest
-
-from django_petmail.sending.mailing import CampaignMailing
 import requests
 from anymail.backends.test import EmailBackend as AnymailTestBackend
 from anymail.exceptions import (
@@ -47,6 +45,7 @@ from django_petmail.models.subscriptions import email_hash
 from django_petmail.sending import ratecap
 from django_petmail.sending.claims import claim_batch, reap_stuck, release
 from django_petmail.sending.dispatch import dispatch_batch
+from django_petmail.sending.mailing import CampaignMailing
 from django_petmail.subscriptions import unsubscribe
 from django_petmail.tasks import reap_stuck_sends, send_campaign_batch
 from django_petmail.tokens import Purpose, resolve_token

@@ -95,6 +95,7 @@ def test_schedule_installs_periodic_tasks_idempotently():
         "django_petmail.tasks.pick_ab_winners",
         "django_petmail.tasks.reap_stuck_sends",
         "django_petmail.tasks.resume_stalled_campaigns",
+        "django_petmail.tasks.process_automated_sequences",
     }
     assert not PeriodicTask.objects.filter(enabled=True).exists()
 

@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-
-from django_petmail.sending.mailing import CampaignMailing
 from django.test import Client
 from django.utils import timezone
 
@@ -26,6 +24,7 @@ from django_petmail.models import (
 )
 from django_petmail.models.subscriptions import email_hash
 from django_petmail.sending.ab import decide
+from django_petmail.sending.mailing import CampaignMailing
 from django_petmail.tracking.receiver import handle_tracking
 from tests.factories import CampaignFactory, SendFactory, SubscriptionFactory
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.http import HttpRequest
 
 from .conf import get_owner_model, petmail_settings
@@ -123,3 +124,11 @@ def get_adapter() -> PetmailAdapter:
             f"got {adapter_class!r}."
         )
     return adapter_class()
+
+
+def _clear(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"PETMAIL", "PETMAIL_OWNER_MODEL", "AUTH_USER_MODEL"}:
+        get_adapter.cache_clear()
+
+
+setting_changed.connect(_clear, dispatch_uid="django_petmail.adapter.clear")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from .campaigns import content_errors as campaign_content_errors
 from .gdpr import erase_subscriber, export_subscriber
 from .models import (
     AB_FIELDS,
@@ -271,6 +272,14 @@ class EmailCampaignAdminForm(forms.ModelForm):
             elif when <= timezone.now():
                 self.add_error("scheduled_at", _("The scheduled time is in the past."))
         return data
+
+    def _post_clean(self) -> None:
+        """Content the sandbox refuses, or a segment with invalid rules, is reported on the
+        field that holds the problem (the model stays free of service imports)."""
+        super()._post_clean()
+        for field, problems in campaign_content_errors(self.instance).items():
+            for problem in problems:
+                self.add_error(field if field in self.fields else None, problem)
 
 
 @admin.register(EmailCampaign)

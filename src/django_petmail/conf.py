@@ -133,10 +133,6 @@ def get_owner_model() -> Any:
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == "PETMAIL":
         petmail_settings.reload()
-    if setting in {"PETMAIL", "PETMAIL_OWNER_MODEL", "AUTH_USER_MODEL"}:
-        from .adapter import get_adapter
-
-        get_adapter.cache_clear()
 
 
 setting_changed.connect(_reload, dispatch_uid="django_petmail.conf.reload")

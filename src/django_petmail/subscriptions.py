@@ -22,6 +22,7 @@ from django.utils import timezone
 from . import signals
 from .adapter import get_adapter
 from .conf import petmail_settings
+from .emails import send_confirmation_email
 from .models import (
     ConsentEvent,
     ConsentEventType,
@@ -210,8 +211,6 @@ def _unclaimed_owner(email: str) -> Any:
 
 
 def _send_confirmation(subscription: NewsletterSubscription, request: HttpRequest | None) -> None:
-    from .emails import send_confirmation_email
-
     try:
         send_confirmation_email(subscription, request=request)
     except Exception:  # the subscriber can ask again; a mail outage must not become a 500

@@ -152,16 +152,5 @@ class EmailCampaign(SendCounters):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        """Templates must compile in the sandbox and the segment's rules must be valid;
-        errors are reported on the field that holds the problem."""
-        from django.core.exceptions import ValidationError
-
-        from ..campaigns import content_errors
-
-        errors = content_errors(self)
-        if errors:
-            raise ValidationError(errors)
-
     def can_transition_to(self, target: str) -> bool:
         return target in CAMPAIGN_TRANSITIONS.get(self.status, frozenset())

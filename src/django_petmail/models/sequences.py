@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from ..conf import owner_model_label
+from ..rendering.sandbox import template_field_errors
 from ..sequences.registry import sequence_errors, skip_condition_errors
 from .counters import SendCounters
 from .segments import CustomerSegment
@@ -163,8 +164,6 @@ class SequenceStep(SendCounters):
         return f"{self.sequence} #{self.step_number}"
 
     def clean(self) -> None:
-        from ..rendering.sandbox import template_field_errors  # rendering imports models
-
         errors = template_field_errors(
             self,
             {"subject": False, "preview_text": False, "html_content": True, "text_content": False},

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from ..rendering.sandbox import template_field_errors
+
 
 class TemplateType(models.TextChoices):
     CAMPAIGN = "campaign", _("Campaign")
@@ -67,8 +69,6 @@ class EmailTemplate(models.Model):
     def clean(self) -> None:
         """Every part must compile in the sandboxed engine (no include, calls, or '_')."""
         from django.core.exceptions import ValidationError
-
-        from ..rendering.sandbox import template_field_errors
 
         errors = template_field_errors(
             self,

@@ -37,6 +37,7 @@ from ..models import (
     UnsubscribeSource,
 )
 from ..models.subscriptions import normalize_email
+from ..subscriptions import stop_mail, unsubscribe
 
 logger = logging.getLogger(__name__)
 
@@ -227,8 +228,6 @@ def _apply(
             counters["complaint_count"] = 1
         _stop_mail(send, SubscriptionStatus.COMPLAINED)
     elif event_type == EventType.UNSUBSCRIBE and send.subscription_id:
-        from ..subscriptions import unsubscribe
-
         subscription = NewsletterSubscription.objects.filter(pk=send.subscription_id).first()
         if subscription is not None:
             unsubscribe(
@@ -242,8 +241,6 @@ def _apply(
 
 
 def _stop_mail(send: EmailSend, status: str) -> None:
-    from ..subscriptions import stop_mail
-
     stop_mail(
         [send.subscription_id] if send.subscription_id else [], [send.email_address], status=status
     )
