@@ -129,3 +129,26 @@ def test_ses_tracking_webhook_check(settings):
     assert "petmail.W006" in ids(checks.check_deploy())
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     assert "petmail.W006" not in ids(checks.check_deploy())  # not SES: not asked
+
+
+@pytest.mark.django_db
+def test_stored_sequences_with_unknown_trigger_or_skip_condition_are_reported():
+    from django_petmail.checks import check_stored_sequences
+    from django_petmail.models import AutomatedSequence, SequenceStep
+
+    sequence = AutomatedSequence.objects.create(
+        name="old", trigger_type="custom", custom_trigger="gone"
+    )
+    SequenceStep.objects.create(
+        sequence=sequence,
+        step_number=1,
+        subject="s",
+        html_content="<p>x</p>",
+        skip_if={"nope": True},
+    )
+    AutomatedSequence.objects.create(name="fine", trigger_type="signup")
+    assert check_stored_sequences(databases=None) == []
+    messages = check_stored_sequences(databases=["default"])
+    assert [m.id for m in messages] == ["petmail.E006", "petmail.E007"]
+    assert "custom_trigger" in messages[0].msg and "'gone'" in messages[0].msg
+    assert "nope" in messages[1].msg

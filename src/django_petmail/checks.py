@@ -177,3 +177,45 @@ def _ses_tracking_served() -> bool:
     except (NoReverseMatch, Resolver404):
         return False
     return issubclass(getattr(view, "view_class", object), RefuseUnreadable)
+
+
+@checks.register(checks.Tags.database)
+def check_stored_sequences(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Sequences stored before a trigger or skip condition was unregistered (an app removed,
+    a name changed): ``manage.py check --database default`` names each one."""
+    if not databases:
+        return []
+    from django.db import DatabaseError  # only this check touches the database
+
+    from .models import AutomatedSequence, SequenceStep
+    from .sequences.registry import sequence_errors, skip_condition_errors
+
+    messages: list[checks.CheckMessage] = []
+    try:
+        for sequence in AutomatedSequence.objects.all():
+            for field, problems in sequence_errors(sequence).items():
+                messages.append(
+                    checks.Error(
+                        f"Sequence {sequence.pk} ({sequence.name}): {field}: {'; '.join(problems)}",
+                        hint="Register the trigger in a petmail_hooks module, or edit the "
+                        "sequence in the admin.",
+                        obj=sequence,
+                        id="petmail.E006",
+                    )
+                )
+        for step in SequenceStep.objects.exclude(skip_if={}).select_related("sequence"):
+            problems = skip_condition_errors(step.skip_if)
+            if problems:
+                messages.append(
+                    checks.Error(
+                        f"Step {step}: skip_if: {'; '.join(problems)}",
+                        hint="Register the skip condition, or edit the step in the admin.",
+                        obj=step,
+                        id="petmail.E007",
+                    )
+                )
+    except DatabaseError:  # not migrated yet: nothing stored to check
+        return []
+    return messages
