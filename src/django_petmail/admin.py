@@ -276,7 +276,7 @@ class EmailCampaignAdminForm(forms.ModelForm):
     def _post_clean(self) -> None:
         """Content the sandbox refuses, or a segment with invalid rules, is reported on the
         field that holds the problem (the model stays free of service imports)."""
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # Django API, missing from the stubs
         for field, problems in campaign_content_errors(self.instance).items():
             for problem in problems:
                 self.add_error(field if field in self.fields else None, problem)
