@@ -69,6 +69,7 @@ services:
 	@bash scripts/ensure-services.sh
 
 lint: $(STAMPS)/dev
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check src tests example_project bench
 
