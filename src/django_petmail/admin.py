@@ -381,7 +381,7 @@ class EmailCampaignAdmin(admin.ModelAdmin):
         from django.utils.html import format_html
 
         from .campaigns import preview
-        from .rendering.sandbox import TemplateError
+        from .exceptions import TemplateError
 
         try:
             shown = preview(obj)

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..exceptions import ValueProblem
 from ..models import (
     EmailSend,
     EnrollmentStatus,
@@ -23,7 +24,7 @@ from ..models import (
     SubscriptionStatus,
 )
 from .fields import FieldType, register_segment_field, segment_fields
-from .values import ValueProblem, parse_duration_days
+from .values import parse_duration_days
 
 RECEIVED = (SendStatus.SENT, SendStatus.DELIVERED, SendStatus.OPENED, SendStatus.CLICKED)
 

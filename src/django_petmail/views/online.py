@@ -4,10 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
-from ..exceptions import InvalidToken
+from ..exceptions import InvalidToken, TemplateError
 from ..models import EmailSend
 from ..rendering import build_contexts
-from ..rendering.sandbox import TemplateError
 from ..sending.dispatch import CampaignRenderer, recipient_context
 from ..tokens import Purpose, resolve_token
 from .common import invalid_link
