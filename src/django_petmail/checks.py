@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 
-from .conf import DEFAULTS, get_owner_model, owner_model_label
+from .conf import DEFAULTS, get_owner_model, owner_model_label, petmail_settings
 from .exceptions import PetmailImproperlyConfigured
 
 _NON_DELIVERING_BACKENDS = {
@@ -32,7 +32,7 @@ def check_settings_dict(app_configs: Any = None, **kwargs: Any) -> list[checks.C
                 id="petmail.E001",
             )
         ]
-    return [
+    messages: list[checks.CheckMessage] = [
         checks.Warning(
             f"Unknown setting PETMAIL[{key!r}] is ignored.",
             hint="Check the spelling against docs/configuration.md.",
@@ -40,6 +40,15 @@ def check_settings_dict(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         )
         for key in sorted(set(value) - set(DEFAULTS))
     ]
+    messages.extend(
+        checks.Error(
+            str(error),
+            hint=f"Fix or remove PETMAIL[{key!r}]; docs/configuration.md gives its form.",
+            id="petmail.E006",
+        )
+        for key, error in petmail_settings.invalid().items()
+    )
+    return messages
 
 
 @checks.register(checks.Tags.models)

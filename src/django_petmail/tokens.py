@@ -102,8 +102,8 @@ def _cached_signer(purpose: str, key: str, fallbacks: tuple[str, ...]) -> signin
 def _max_age(purpose: str) -> int:
     """Age limit of the timestamped purposes (unsubscribe links carry no timestamp)."""
     if purpose == Purpose.CONFIRM:
-        return int(petmail_settings.CONFIRMATION_MAX_AGE)
-    return int(petmail_settings.PREFERENCES_MAX_AGE)
+        return petmail_settings.CONFIRMATION_MAX_AGE
+    return petmail_settings.PREFERENCES_MAX_AGE
 
 
 def address_digest(email: str, secret: str | None = None) -> str:

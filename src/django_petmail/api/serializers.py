@@ -54,7 +54,7 @@ class SubscribeSerializer(serializers.Serializer):
 
     def to_internal_value(self, data: Any) -> Any:
         values = super().to_internal_value(data)
-        values.setdefault("topics", list(petmail_settings.DEFAULT_TOPICS))
+        values.setdefault("topics", petmail_settings.DEFAULT_TOPICS)
         return values
 
 

@@ -28,7 +28,7 @@ def email_hash(email: str) -> str:
 
 def default_language() -> str:
     """``PETMAIL["DEFAULT_LANGUAGE"]``, read when a subscription is created."""
-    return str(petmail_settings.DEFAULT_LANGUAGE)
+    return petmail_settings.DEFAULT_LANGUAGE
 
 
 class SubscriptionStatus(models.TextChoices):
