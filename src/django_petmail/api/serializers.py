@@ -6,7 +6,13 @@ from rest_framework import serializers
 
 from ..conf import petmail_settings
 from ..forms import language_choices, topic_choices, validate_single_line
-from ..models import Frequency, NewsletterSubscription, SubscriptionSource, normalize_email
+from ..models import (
+    SUBSCRIPTION_FIELDS,
+    Frequency,
+    NewsletterSubscription,
+    SubscriptionSource,
+    normalize_email,
+)
 
 
 def _single_line(value: str) -> str:
@@ -61,22 +67,7 @@ class SubscribeSerializer(serializers.Serializer):
 class SubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = NewsletterSubscription
-        fields = [
-            "id",
-            "email",
-            "first_name",
-            "status",
-            "frequency",
-            "topics",
-            "language",
-            "is_paused",
-            "source",
-            "subscribed_at",
-            "confirmed_at",
-            "unsubscribed_at",
-            "unsubscribe_reason",
-            "unsubscribe_source",
-        ]
+        fields = ("id", *SUBSCRIPTION_FIELDS)
         read_only_fields = fields
 
 

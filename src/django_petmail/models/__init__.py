@@ -20,6 +20,8 @@ from .sequences import (
     TriggerType,
 )
 from .subscriptions import (
+    SUBSCRIPTION_FIELDS,
+    SUBSCRIPTION_RECORD_FIELDS,
     ConsentEvent,
     ConsentEventType,
     Frequency,
@@ -41,6 +43,8 @@ __all__ = [
     "COUNTER_FIELDS",
     "SEND_PROGRESS",
     "SEND_TERMINAL",
+    "SUBSCRIPTION_FIELDS",
+    "SUBSCRIPTION_RECORD_FIELDS",
     "ABVariant",
     "ABWinnerMetric",
     "AutomatedSequence",

@@ -143,6 +143,33 @@ class NewsletterSubscription(models.Model):
         return self.status == SubscriptionStatus.ACTIVE and not self.is_paused
 
 
+#: The subscriber's choices and the subscription's history: what the API shows, and where a
+#: GDPR export starts.
+SUBSCRIPTION_FIELDS: tuple[str, ...] = (
+    "email",
+    "first_name",
+    "status",
+    "frequency",
+    "topics",
+    "language",
+    "is_paused",
+    "source",
+    "subscribed_at",
+    "confirmed_at",
+    "unsubscribed_at",
+    "unsubscribe_reason",
+    "unsubscribe_source",
+)
+#: Proof of consent and delivery details: exported to the subscriber on request, not shown by
+#: the API.
+SUBSCRIPTION_RECORD_FIELDS: tuple[str, ...] = (
+    "timezone",
+    "consent_form",
+    "ip_address",
+    "user_agent",
+)
+
+
 class ConsentEventType(models.TextChoices):
     SUBSCRIBED = "subscribed", _("Suscripción solicitada")
     CONFIRMED = "confirmed", _("Suscripción confirmada")
