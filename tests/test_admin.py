@@ -54,11 +54,44 @@ def test_every_model_is_registered(model):
     assert admin.site.is_registered(model)
 
 
+def _value(obj, path):
+    for part in path.split("__"):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _found(admin_client, url, term):
+    response = admin_client.get(url, {"q": term})
+    assert response.status_code == 200
+    return list(response.context["cl"].result_list)
+
+
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
-def test_changelist_renders_with_search(admin_client, data, model):
+def test_changelist_search_finds_what_matches_and_only_that(admin_client, data, model):
     url = reverse(f"admin:django_petmail_{model._meta.model_name}_changelist")
     assert admin_client.get(url).status_code == 200
-    assert admin_client.get(url, {"q": "example"}).status_code == 200
+    search_fields = admin.site._registry[model].search_fields
+    # a word of some row's searchable value (the longest, so it is as specific as it gets)
+    obj, term = next(
+        (row, max(str(value).split(), key=len))
+        for row in model.objects.order_by("pk")
+        for field in search_fields
+        if (value := _value(row, field))
+    )
+    found = _found(admin_client, url, term)
+    assert obj in found
+    for row in found:
+        assert any(term.lower() in str(_value(row, f) or "").lower() for f in search_fields)
+    assert _found(admin_client, url, "zz-nothing-matches-zz") == []
+
+
+def test_subscription_search_by_address_finds_that_subscriber(admin_client):
+    ana = SubscriptionFactory(email="ana@clinica.test", first_name="Ana")
+    SubscriptionFactory(email="luis@clinica.test", first_name="Luis")
+    url = reverse("admin:django_petmail_newslettersubscription_changelist")
+    assert _found(admin_client, url, "ana@clinica") == [ana]
+    assert _found(admin_client, url, "Ana") == [ana]  # first names are searched too
+    assert len(_found(admin_client, url, "clinica.test")) == 2
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

@@ -7,7 +7,6 @@ import pytest
 from celery import current_app
 from django.core import mail
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from django_petmail import campaigns
 from django_petmail.models import CampaignStatus, CustomerSegment, EmailCampaign, EmailSend
@@ -25,18 +24,6 @@ VALID = {
 
 def url(campaign, action=""):
     return f"{BASE}{campaign.pk}/" + (f"{action}/" if action else "")
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-@pytest.fixture
-def staff(admin_user):
-    client = APIClient()
-    client.force_authenticate(admin_user)
-    return client
 
 
 @pytest.fixture
@@ -77,18 +64,13 @@ def subs():
         ("get", "preview"),
     ],
 )
-def test_staff_only(api, django_user_model, method, action):
+def test_staff_only(anonymous_api, non_staff_api, method, action):
     campaign = CampaignFactory()
     target = BASE if action is None else url(campaign, action)
     payload = {"emails": ["qa@example.com"], "winner": "A", **VALID}
-    assert getattr(api, method)(target, payload, format="json").status_code in (401, 403)
+    assert getattr(anonymous_api, method)(target, payload, format="json").status_code in (401, 403)
 
-    user = django_user_model._default_manager.create(
-        **{django_user_model.USERNAME_FIELD: "plain@example.com"}
-    )
-    client = APIClient()
-    client.force_authenticate(user)
-    assert getattr(client, method)(target, payload, format="json").status_code == 403
+    assert getattr(non_staff_api, method)(target, payload, format="json").status_code == 403
     assert EmailCampaign.objects.get(pk=campaign.pk).status == CampaignStatus.DRAFT
     assert mail.outbox == []
 
@@ -96,21 +78,21 @@ def test_staff_only(api, django_user_model, method, action):
 # --- create, edit, delete ---------------------------------------------------------------------
 
 
-def test_create_a_campaign(staff, admin_user):
+def test_create_a_campaign(api, staff):
     segment = SegmentFactory()
-    response = staff.post(BASE, {**VALID, "segment": segment.pk, "topic": "news"}, format="json")
+    response = api.post(BASE, {**VALID, "segment": segment.pk, "topic": "news"}, format="json")
     assert response.status_code == 201, response.json()
     data = response.json()
     assert data["status"] == "draft"
     assert (data["segment"], data["topic"], data["recipient_count"]) == (segment.pk, "news", 0)
     campaign = EmailCampaign.objects.get(pk=data["id"])
-    assert campaign.created_by == admin_user
-    assert [row["id"] for row in staff.get(BASE).json()] == [campaign.pk]
-    assert staff.get(url(campaign)).json()["subject"] == VALID["subject"]
+    assert campaign.created_by == staff
+    assert [row["id"] for row in api.get(BASE).json()] == [campaign.pk]
+    assert api.get(url(campaign)).json()["subject"] == VALID["subject"]
 
 
-def test_read_only_fields_cannot_be_written(staff):
-    response = staff.post(
+def test_read_only_fields_cannot_be_written(api):
+    response = api.post(
         BASE,
         {**VALID, "status": "sent", "sent_count": 99, "ab_winner": "B", "recipient_count": 5},
         format="json",
@@ -133,8 +115,8 @@ def test_read_only_fields_cannot_be_written(staff):
         ("preview_text", "{% debug %}", "unknown tag 'debug'"),
     ],
 )
-def test_create_with_a_forbidden_template_is_a_400_naming_the_field(staff, field, value, fragment):
-    response = staff.post(BASE, {**VALID, field: value}, format="json")
+def test_create_with_a_forbidden_template_is_a_400_naming_the_field(api, field, value, fragment):
+    response = api.post(BASE, {**VALID, field: value}, format="json")
     assert response.status_code == 400
     errors = response.json()
     assert list(errors) == [field]
@@ -143,85 +125,85 @@ def test_create_with_a_forbidden_template_is_a_400_naming_the_field(staff, field
 
 
 @pytest.mark.parametrize("missing", ["subject", "html_content", "name"])
-def test_create_without_required_content_is_a_400(staff, missing):
+def test_create_without_required_content_is_a_400(api, missing):
     payload = {key: value for key, value in VALID.items() if key != missing}
-    response = staff.post(BASE, payload, format="json")
+    response = api.post(BASE, payload, format="json")
     assert response.status_code == 400
     assert missing in response.json()
-    blank = staff.post(BASE, {**VALID, missing: "  "}, format="json")
+    blank = api.post(BASE, {**VALID, missing: "  "}, format="json")
     assert blank.status_code == 400
     assert missing in blank.json()
 
 
-def test_create_an_ab_test_needs_a_variant_b(staff):
-    response = staff.post(BASE, {**VALID, "is_ab_test": True}, format="json")
+def test_create_an_ab_test_needs_a_variant_b(api):
+    response = api.post(BASE, {**VALID, "is_ab_test": True}, format="json")
     assert response.status_code == 400
     assert "ab_subject_b" in response.json()
-    response = staff.post(
+    response = api.post(
         BASE, {**VALID, "is_ab_test": True, "ab_subject_b": "Otro asunto"}, format="json"
     )
     assert response.status_code == 201
 
 
-def test_create_with_an_invalid_segment_is_a_400(staff):
+def test_create_with_an_invalid_segment_is_a_400(api):
     segment = SegmentFactory()
     CustomerSegment.objects.filter(pk=segment.pk).update(
         rules={"operator": "AND", "conditions": [{"field": "gone", "op": "eq", "value": 1}]}
     )
-    response = staff.post(BASE, {**VALID, "segment": segment.pk}, format="json")
+    response = api.post(BASE, {**VALID, "segment": segment.pk}, format="json")
     assert response.status_code == 400
     assert "segment" in response.json()
 
 
-def test_edit_a_draft(staff):
+def test_edit_a_draft(api):
     campaign = CampaignFactory()
-    response = staff.patch(url(campaign), {"subject": "Nuevo {{ first_name }}"}, format="json")
+    response = api.patch(url(campaign), {"subject": "Nuevo {{ first_name }}"}, format="json")
     assert response.status_code == 200
     assert EmailCampaign.objects.get(pk=campaign.pk).subject == "Nuevo {{ first_name }}"
 
-    bad = staff.patch(url(campaign), {"html_content": "{% include 'x' %}"}, format="json")
+    bad = api.patch(url(campaign), {"html_content": "{% include 'x' %}"}, format="json")
     assert bad.status_code == 400
     assert "html_content" in bad.json()
     assert EmailCampaign.objects.get(pk=campaign.pk).html_content == "<p>Hola {{ first_name }}</p>"
 
 
 @pytest.mark.parametrize("status", ["sending", "paused", "sent", "cancelled"])
-def test_a_campaign_past_draft_cannot_be_edited(staff, status):
+def test_a_campaign_past_draft_cannot_be_edited(api, status):
     campaign = CampaignFactory(status=status)
-    response = staff.patch(url(campaign), {"subject": "Cambiado"}, format="json")
+    response = api.patch(url(campaign), {"subject": "Cambiado"}, format="json")
     assert response.status_code == 400
     assert f"A {status} campaign cannot be edited." in response.json()["status"][0]
     assert EmailCampaign.objects.get(pk=campaign.pk).subject != "Cambiado"
 
 
 @pytest.mark.parametrize("status", ["scheduled", "sending", "paused", "sent"])
-def test_a_live_or_sent_campaign_cannot_be_deleted(staff, status):
+def test_a_live_or_sent_campaign_cannot_be_deleted(api, status):
     campaign = CampaignFactory(status=status)
-    response = staff.delete(url(campaign))
+    response = api.delete(url(campaign))
     assert response.status_code == 400
     assert "cannot be deleted" in response.json()["status"][0]
     assert EmailCampaign.objects.filter(pk=campaign.pk).exists()
 
 
 @pytest.mark.parametrize("status", ["draft", "cancelled"])
-def test_a_draft_or_cancelled_campaign_can_be_deleted(staff, status):
+def test_a_draft_or_cancelled_campaign_can_be_deleted(api, status):
     campaign = CampaignFactory(status=status)
-    assert staff.delete(url(campaign)).status_code == 204
+    assert api.delete(url(campaign)).status_code == 204
     assert not EmailCampaign.objects.filter(pk=campaign.pk).exists()
 
 
 # --- lifecycle --------------------------------------------------------------------------------
 
 
-def test_start_then_start_again_is_a_conflict(staff, subs, queued):
+def test_start_then_start_again_is_a_conflict(api, subs, queued):
     campaign = CampaignFactory()
 
-    response = staff.post(url(campaign, "start"))
+    response = api.post(url(campaign, "start"))
     assert response.status_code == 200
     assert response.json()["status"] == "sending"
     assert response.json()["recipient_count"] == 3
 
-    again = staff.post(url(campaign, "start"))
+    again = api.post(url(campaign, "start"))
     assert again.status_code == 409
     assert again.json() == {
         "detail": "A campaign cannot go from 'sending' to 'sending'.",
@@ -230,17 +212,17 @@ def test_start_then_start_again_is_a_conflict(staff, subs, queued):
     assert EmailSend.objects.filter(campaign=campaign).count() == 3
 
 
-def test_start_sends_through_the_workers(staff, subs):
+def test_start_sends_through_the_workers(api, subs):
     campaign = CampaignFactory()
-    assert staff.post(url(campaign, "start")).status_code == 200
+    assert api.post(url(campaign, "start")).status_code == 200
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT  # eager tasks in the tests
     assert len(mail.outbox) == 3
 
 
-def test_start_an_unready_campaign_is_a_400(staff, subs):
+def test_start_an_unready_campaign_is_a_400(api, subs):
     campaign = CampaignFactory(subject="")
-    response = staff.post(url(campaign, "start"))
+    response = api.post(url(campaign, "start"))
     assert response.status_code == 400
     assert "subject" in response.json()
     segment = SegmentFactory()
@@ -248,46 +230,46 @@ def test_start_an_unready_campaign_is_a_400(staff, subs):
     CustomerSegment.objects.filter(pk=segment.pk).update(
         rules={"operator": "AND", "conditions": [{"field": "gone", "op": "eq", "value": 1}]}
     )
-    response = staff.post(url(broken, "start"))
+    response = api.post(url(broken, "start"))
     assert response.status_code == 400
     assert "segment" in response.json()
     assert not EmailSend.objects.exists()
 
 
-def test_pause_resume_cancel(staff, subs, queued):
+def test_pause_resume_cancel(api, subs, queued):
     campaign = CampaignFactory()
-    staff.post(url(campaign, "start"))
+    api.post(url(campaign, "start"))
 
-    assert staff.post(url(campaign, "cancel")).status_code == 409  # sending → cancelled
-    paused = staff.post(url(campaign, "pause"))
+    assert api.post(url(campaign, "cancel")).status_code == 409  # sending → cancelled
+    paused = api.post(url(campaign, "pause"))
     assert (paused.status_code, paused.json()["status"]) == (200, "paused")
-    assert staff.post(url(campaign, "pause")).status_code == 409
-    resumed = staff.post(url(campaign, "resume"))
+    assert api.post(url(campaign, "pause")).status_code == 409
+    resumed = api.post(url(campaign, "resume"))
     assert (resumed.status_code, resumed.json()["status"]) == (200, "sending")
-    assert staff.post(url(campaign, "resume")).status_code == 409
-    staff.post(url(campaign, "pause"))
-    cancelled = staff.post(url(campaign, "cancel"))
+    assert api.post(url(campaign, "resume")).status_code == 409
+    api.post(url(campaign, "pause"))
+    cancelled = api.post(url(campaign, "cancel"))
     assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
     assert set(EmailSend.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
         "cancelled"
     }
-    assert staff.post(url(campaign, "start")).status_code == 409
+    assert api.post(url(campaign, "start")).status_code == 409
 
 
-def test_resume_a_draft_is_a_conflict(staff):
+def test_resume_a_draft_is_a_conflict(api):
     campaign = CampaignFactory()
-    assert staff.post(url(campaign, "resume")).status_code == 409
+    assert api.post(url(campaign, "resume")).status_code == 409
     assert EmailCampaign.objects.get(pk=campaign.pk).status == CampaignStatus.DRAFT
 
 
-def test_schedule(staff):
+def test_schedule(api):
     campaign = CampaignFactory()
     when = (timezone.now() + timedelta(days=1)).replace(microsecond=0)
-    response = staff.post(url(campaign, "schedule"), {"scheduled_at": when.isoformat()})
+    response = api.post(url(campaign, "schedule"), {"scheduled_at": when.isoformat()})
     assert response.status_code == 200
     assert response.json()["status"] == "scheduled"
     assert EmailCampaign.objects.get(pk=campaign.pk).scheduled_at == when
-    assert staff.post(url(campaign, "cancel")).json()["status"] == "cancelled"
+    assert api.post(url(campaign, "cancel")).json()["status"] == "cancelled"
 
 
 @pytest.mark.parametrize(
@@ -299,31 +281,31 @@ def test_schedule(staff):
     ],
     ids=["past", "garbage", "empty"],
 )
-def test_schedule_in_the_past_or_garbage_is_a_400_on_scheduled_at(staff, value):
+def test_schedule_in_the_past_or_garbage_is_a_400_on_scheduled_at(api, value):
     campaign = CampaignFactory()
-    response = staff.post(url(campaign, "schedule"), {"scheduled_at": value()}, format="json")
+    response = api.post(url(campaign, "schedule"), {"scheduled_at": value()}, format="json")
     assert response.status_code == 400
     assert list(response.json()) == ["scheduled_at"]
     assert EmailCampaign.objects.get(pk=campaign.pk).status == CampaignStatus.DRAFT
 
 
-def test_schedule_a_sending_campaign_is_a_conflict(staff):
+def test_schedule_a_sending_campaign_is_a_conflict(api):
     campaign = CampaignFactory(status="sending")
     when = (timezone.now() + timedelta(days=1)).isoformat()
-    assert staff.post(url(campaign, "schedule"), {"scheduled_at": when}).status_code == 409
+    assert api.post(url(campaign, "schedule"), {"scheduled_at": when}).status_code == 409
 
 
-def test_lifecycle_of_a_missing_campaign_is_a_404(staff):
-    assert staff.post(f"{BASE}999999/start/").status_code == 404
+def test_lifecycle_of_a_missing_campaign_is_a_404(api):
+    assert api.post(f"{BASE}999999/start/").status_code == 404
 
 
 # --- progress and preview ---------------------------------------------------------------------
 
 
-def test_progress(staff, subs, queued):
+def test_progress(api, subs, queued):
     campaign = CampaignFactory()
-    staff.post(url(campaign, "start"))
-    data = staff.get(url(campaign, "progress")).json()
+    api.post(url(campaign, "start"))
+    data = api.get(url(campaign, "progress")).json()
     assert data["status"] == "sending"
     assert (data["recipients"], data["done"], data["remaining"]) == (3, 0, 3)
     assert data["by_status"] == {"pending": 3}
@@ -331,9 +313,9 @@ def test_progress(staff, subs, queued):
     assert data["eta"] is None
 
 
-def test_preview_flags_unknown_tokens(staff, subs):
+def test_preview_flags_unknown_tokens(api, subs):
     campaign = CampaignFactory(html_content="<p>Hola {{ first_name }} {{ cupon }}</p>")
-    response = staff.get(url(campaign, "preview"))
+    response = api.get(url(campaign, "preview"))
     assert response.status_code == 200
     data = response.json()
     assert data["unknown_tokens"] == ["cupon"]
@@ -341,18 +323,18 @@ def test_preview_flags_unknown_tokens(staff, subs):
     assert set(data) == {"subject", "preview_text", "html", "text", "unknown_tokens"}
 
 
-def test_preview_of_variant_b(staff):
+def test_preview_of_variant_b(api):
     campaign = CampaignFactory(is_ab_test=True, subject="A", ab_subject_b="B {{ first_name }}")
-    assert staff.get(url(campaign, "preview"), {"variant": "B"}).json()["subject"] == "B Amigo"
-    bad = staff.get(url(campaign, "preview"), {"variant": "C"})
+    assert api.get(url(campaign, "preview"), {"variant": "B"}).json()["subject"] == "B Amigo"
+    bad = api.get(url(campaign, "preview"), {"variant": "C"})
     assert bad.status_code == 400
     assert "variant" in bad.json()
 
 
-def test_preview_of_content_that_no_longer_compiles_is_a_400(staff):
+def test_preview_of_content_that_no_longer_compiles_is_a_400(api):
     campaign = CampaignFactory()
     EmailCampaign.objects.filter(pk=campaign.pk).update(html_content="{% include 'x' %}")
-    response = staff.get(url(campaign, "preview"))
+    response = api.get(url(campaign, "preview"))
     assert response.status_code == 400
     assert response.json()["detail"].startswith("html_content: line 1: {% include %}")
 
@@ -371,17 +353,17 @@ def test_preview_of_content_that_no_longer_compiles_is_a_400(staff):
     ],
     ids=["none", "invalid", "too-many", "bad-variant", "missing"],
 )
-def test_send_test_validation(staff, payload):
+def test_send_test_validation(api, payload):
     campaign = CampaignFactory()
-    response = staff.post(url(campaign, "send-test"), payload, format="json")
+    response = api.post(url(campaign, "send-test"), payload, format="json")
     assert response.status_code == 400
     assert set(response.json()) <= {"emails", "variant"}
     assert mail.outbox == []
 
 
-def test_send_test(staff, subs):
+def test_send_test(api, subs):
     campaign = CampaignFactory(subject="Hola {{ first_name }}")
-    response = staff.post(
+    response = api.post(
         url(campaign, "send-test"), {"emails": ["qa@example.com", "b@example.com"]}, format="json"
     )
     assert (response.status_code, response.json()) == (200, {"sent": 2})
@@ -390,9 +372,9 @@ def test_send_test(staff, subs):
     assert not EmailSend.objects.exists()
 
 
-def test_send_test_of_an_unready_campaign_is_a_400(staff):
+def test_send_test_of_an_unready_campaign_is_a_400(api):
     campaign = CampaignFactory(html_content="")
-    response = staff.post(url(campaign, "send-test"), {"emails": ["qa@example.com"]})
+    response = api.post(url(campaign, "send-test"), {"emails": ["qa@example.com"]})
     assert response.status_code == 400
     assert "html_content" in response.json()
 
@@ -400,28 +382,28 @@ def test_send_test_of_an_unready_campaign_is_a_400(staff):
 # --- A/B winner -------------------------------------------------------------------------------
 
 
-def test_winner_override(staff):
+def test_winner_override(api):
     SubscriptionFactory.create_batch(10)
     campaign = CampaignFactory(is_ab_test=True, ab_subject_b="B", ab_test_percent=20)
     campaigns.start(campaign)
 
-    response = staff.post(url(campaign, "winner"), {"winner": "B"})
+    response = api.post(url(campaign, "winner"), {"winner": "B"})
     assert response.status_code == 200
     assert response.json()["ab_winner"] == "B"
     assert response.json()["ab_result"]["manual"] is True
     assert len(mail.outbox) == 10
 
-    again = staff.post(url(campaign, "winner"), {"winner": "A"})
+    again = api.post(url(campaign, "winner"), {"winner": "A"})
     assert again.status_code == 409
     assert EmailCampaign.objects.get(pk=campaign.pk).ab_winner == "B"
 
 
-def test_winner_errors(staff):
+def test_winner_errors(api):
     plain = CampaignFactory(status="sending")
-    assert staff.post(url(plain, "winner"), {"winner": "A"}).status_code == 409
+    assert api.post(url(plain, "winner"), {"winner": "A"}).status_code == 409
     ab = CampaignFactory(status="sending", is_ab_test=True, ab_subject_b="B")
-    bad = staff.post(url(ab, "winner"), {"winner": "C"})
+    bad = api.post(url(ab, "winner"), {"winner": "C"})
     assert bad.status_code == 400
     assert "winner" in bad.json()
-    assert staff.post(url(ab, "winner"), {}).status_code == 400
+    assert api.post(url(ab, "winner"), {}).status_code == 400
     assert EmailCampaign.objects.get(pk=ab.pk).ab_winner == ""

@@ -6,7 +6,6 @@ Bad rules are always a 400 with every error's JSON path, never a 500.
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from django_petmail.models import CustomerSegment, NewsletterSubscription
 from django_petmail.segments.fields import register_segment_field, segment_fields
@@ -24,18 +23,6 @@ INVALID = {"operator": "AND", "conditions": [{"field": "gone", "op": "eq", "valu
 
 def group(*conditions, operator="AND"):
     return {"operator": operator, "conditions": list(conditions)}
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-@pytest.fixture
-def staff(admin_user):
-    client = APIClient()
-    client.force_authenticate(admin_user)
-    return client
 
 
 @pytest.fixture
@@ -59,34 +46,29 @@ def invalid_segment(**kwargs):
     ("method", "url"),
     [("post", PREVIEW), ("get", FIELDS), ("get", BASE), ("post", BASE)],
 )
-def test_anonymous_is_refused(api, method, url):
-    response = getattr(api, method)(url, {"rules": WEEKLY}, format="json")
+def test_anonymous_is_refused(anonymous_api, method, url):
+    response = getattr(anonymous_api, method)(url, {"rules": WEEKLY}, format="json")
     assert response.status_code in (401, 403)
 
 
-def test_non_staff_is_refused(django_user_model):
-    user = django_user_model._default_manager.create(
-        **{django_user_model.USERNAME_FIELD: "plain@example.com"}
-    )
-    client = APIClient()
-    client.force_authenticate(user)
-    assert client.post(PREVIEW, {"rules": WEEKLY}, format="json").status_code == 403
-    assert client.get(FIELDS).status_code == 403
+def test_non_staff_is_refused(non_staff_api):
+    assert non_staff_api.post(PREVIEW, {"rules": WEEKLY}, format="json").status_code == 403
+    assert non_staff_api.get(FIELDS).status_code == 403
 
 
-def test_detail_actions_are_staff_only(api):
+def test_detail_actions_are_staff_only(anonymous_api):
     segment = SegmentFactory(rules=WEEKLY)
-    assert api.get(f"{BASE}{segment.pk}/preview/").status_code in (401, 403)
-    assert api.post(f"{BASE}{segment.pk}/refresh/").status_code in (401, 403)
-    assert api.post(f"{BASE}{segment.pk}/snapshot/").status_code in (401, 403)
+    assert anonymous_api.get(f"{BASE}{segment.pk}/preview/").status_code in (401, 403)
+    assert anonymous_api.post(f"{BASE}{segment.pk}/refresh/").status_code in (401, 403)
+    assert anonymous_api.post(f"{BASE}{segment.pk}/snapshot/").status_code in (401, 403)
     assert CustomerSegment.objects.get(pk=segment.pk).is_dynamic is True
 
 
 # --- preview ----------------------------------------------------------------------------------
 
 
-def test_preview_counts_samples_and_shows_sql(staff, weekly_subs):
-    response = staff.post(PREVIEW, {"rules": WEEKLY, "sample_size": 2}, format="json")
+def test_preview_counts_samples_and_shows_sql(api, weekly_subs):
+    response = api.post(PREVIEW, {"rules": WEEKLY, "sample_size": 2}, format="json")
     assert response.status_code == 200
     data = response.json()
     assert data["count"] == 3
@@ -95,18 +77,18 @@ def test_preview_counts_samples_and_shows_sql(staff, weekly_subs):
     assert "SELECT" in data["sql"]
 
 
-def test_preview_defaults_to_ten_rows(staff):
+def test_preview_defaults_to_ten_rows(api):
     SubscriptionFactory.create_batch(12)
-    data = staff.post(PREVIEW, {"rules": {}}, format="json").json()
+    data = api.post(PREVIEW, {"rules": {}}, format="json").json()
     assert (data["count"], len(data["sample"])) == (12, 10)
 
 
-def test_preview_of_no_rules_is_everyone_eligible(staff, weekly_subs):
-    assert staff.post(PREVIEW, {"rules": {}}, format="json").json()["count"] == 4
+def test_preview_of_no_rules_is_everyone_eligible(api, weekly_subs):
+    assert api.post(PREVIEW, {"rules": {}}, format="json").json()["count"] == 4
 
 
-def test_preview_of_a_top_level_not(staff, weekly_subs):
-    response = staff.post(PREVIEW, {"rules": {"not": WEEKLY}}, format="json")
+def test_preview_of_a_top_level_not(api, weekly_subs):
+    response = api.post(PREVIEW, {"rules": {"not": WEEKLY}}, format="json")
     assert (response.status_code, response.json()["count"]) == (200, 1)
 
 
@@ -187,8 +169,8 @@ def test_preview_of_a_top_level_not(staff, weekly_subs):
         (group({"not": {"field": "status", "op": "eq"}}), "conditions[0].not.value", "required"),
     ],
 )
-def test_bad_rules_are_400_with_paths(staff, rules, path, fragment):
-    response = staff.post(PREVIEW, {"rules": rules}, format="json")
+def test_bad_rules_are_400_with_paths(api, rules, path, fragment):
+    response = api.post(PREVIEW, {"rules": rules}, format="json")
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert all(set(error) == {"path", "message"} for error in errors)
@@ -197,22 +179,22 @@ def test_bad_rules_are_400_with_paths(staff, rules, path, fragment):
     assert fragment in matching[0]
 
 
-def test_every_error_is_listed(staff):
+def test_every_error_is_listed(api):
     rules = group(
         {"field": "colour", "op": "eq", "value": "red"},
         {"field": "status", "op": "eq", "value": "zombie"},
     )
-    errors = staff.post(PREVIEW, {"rules": rules}, format="json").json()["errors"]
+    errors = api.post(PREVIEW, {"rules": rules}, format="json").json()["errors"]
     assert [e["path"] for e in errors] == ["conditions[0].field", "conditions[1].value"]
 
 
-def test_a_field_whose_lookup_raises_is_400(staff):
+def test_a_field_whose_lookup_raises_is_400(api):
     def broken(op, value):
         raise RuntimeError("the orders service is down")
 
     register_segment_field("broken_api_field", type="number", lookup=broken)
     try:
-        response = staff.post(
+        response = api.post(
             PREVIEW,
             {"rules": group({"field": "broken_api_field", "op": "gt", "value": 1})},
             format="json",
@@ -229,10 +211,10 @@ def test_a_field_whose_lookup_raises_is_400(staff):
     ]
 
 
-def test_a_field_with_a_bad_path_is_400(staff):
+def test_a_field_with_a_bad_path_is_400(api):
     register_segment_field("ghost_api_field", type="string", path="owner__no_such_column")
     try:
-        response = staff.post(
+        response = api.post(
             PREVIEW,
             {"rules": group({"field": "ghost_api_field", "op": "eq", "value": "x"})},
             format="json",
@@ -244,33 +226,33 @@ def test_a_field_with_a_bad_path_is_400(staff):
 
 
 @pytest.mark.parametrize("body", ["[1, 2]", '"text"', "42", "not json", "null"])
-def test_non_object_bodies_are_400(staff, body):
-    response = staff.post(PREVIEW, body, content_type="application/json")
+def test_non_object_bodies_are_400(api, body):
+    response = api.post(PREVIEW, body, content_type="application/json")
     assert response.status_code == 400
 
 
-def test_missing_rules_is_400(staff):
-    response = staff.post(PREVIEW, {"sample_size": 3}, format="json")
+def test_missing_rules_is_400(api):
+    response = api.post(PREVIEW, {"sample_size": 3}, format="json")
     assert response.status_code == 400
     assert "rules" in response.json()
 
 
-def test_null_rules_is_400(staff):
-    response = staff.post(PREVIEW, {"rules": None}, format="json")
+def test_null_rules_is_400(api):
+    response = api.post(PREVIEW, {"rules": None}, format="json")
     assert response.status_code == 400
     assert "rules" in response.json()
 
 
 @pytest.mark.parametrize("sample_size", [-1, 101, "many", 1.5])
-def test_sample_size_out_of_bounds_is_400(staff, sample_size):
-    response = staff.post(PREVIEW, {"rules": {}, "sample_size": sample_size}, format="json")
+def test_sample_size_out_of_bounds_is_400(api, sample_size):
+    response = api.post(PREVIEW, {"rules": {}, "sample_size": sample_size}, format="json")
     assert response.status_code == 400
     assert "sample_size" in response.json()
 
 
 @pytest.mark.parametrize(("sample_size", "rows"), [(0, 0), (1, 1), (100, 3)])
-def test_sample_size_within_bounds(staff, weekly_subs, sample_size, rows):
-    response = staff.post(PREVIEW, {"rules": WEEKLY, "sample_size": sample_size}, format="json")
+def test_sample_size_within_bounds(api, weekly_subs, sample_size, rows):
+    response = api.post(PREVIEW, {"rules": WEEKLY, "sample_size": sample_size}, format="json")
     assert response.status_code == 200
     assert (response.json()["count"], len(response.json()["sample"])) == (3, rows)
 
@@ -278,8 +260,8 @@ def test_sample_size_within_bounds(staff, weekly_subs, sample_size, rows):
 # --- field catalogue --------------------------------------------------------------------------
 
 
-def test_fields_lists_every_registered_field(staff):
-    response = staff.get(FIELDS)
+def test_fields_lists_every_registered_field(api):
+    response = api.get(FIELDS)
     assert response.status_code == 200
     fields = {row["name"]: row for row in response.json()}
     assert set(fields) == set(segment_fields.names())
@@ -298,10 +280,10 @@ def test_fields_lists_every_registered_field(staff):
     assert all(isinstance(row["label"], str) for row in fields.values())
 
 
-def test_fields_include_a_newly_registered_field(staff):
+def test_fields_include_a_newly_registered_field(api):
     register_segment_field("api_new_field", type="number", path="pk", label="New")
     try:
-        names = [row["name"] for row in staff.get(FIELDS).json()]
+        names = [row["name"] for row in api.get(FIELDS).json()]
     finally:
         segment_fields.unregister("api_new_field")
     assert "api_new_field" in names
@@ -310,8 +292,8 @@ def test_fields_include_a_newly_registered_field(staff):
 # --- CRUD -------------------------------------------------------------------------------------
 
 
-def test_create_with_valid_rules(staff, weekly_subs):
-    response = staff.post(
+def test_create_with_valid_rules(api, weekly_subs):
+    response = api.post(
         BASE,
         {"name": "Semanal", "slug": "semanal", "rules": WEEKLY, "member_count": 99},
         format="json",
@@ -322,12 +304,12 @@ def test_create_with_valid_rules(staff, weekly_subs):
     assert response.json()["is_dynamic"] is True
 
 
-def test_create_with_invalid_rules_names_the_field_and_path(staff):
+def test_create_with_invalid_rules_names_the_field_and_path(api):
     rules = group(
         {"field": "status", "op": "eq", "value": "active"},
         {"field": "last_visit_date", "op": "contains", "value": "x"},
     )
-    response = staff.post(BASE, {"name": "Mal", "slug": "mal", "rules": rules}, format="json")
+    response = api.post(BASE, {"name": "Mal", "slug": "mal", "rules": rules}, format="json")
     assert response.status_code == 400
     messages = response.json()["rules"]
     assert len(messages) == 1
@@ -348,42 +330,42 @@ def test_create_with_invalid_rules_names_the_field_and_path(staff):
         group({"field": "last_visit_date", "op": "gte", "value": "-99999y"}),
     ],
 )
-def test_create_with_bad_rules_is_400(staff, rules):
-    response = staff.post(BASE, {"name": "Mal", "slug": "mal", "rules": rules}, format="json")
+def test_create_with_bad_rules_is_400(api, rules):
+    response = api.post(BASE, {"name": "Mal", "slug": "mal", "rules": rules}, format="json")
     assert response.status_code == 400
     assert "rules" in response.json()
     assert not CustomerSegment.objects.exists()
 
 
-def test_list_retrieve_update_delete(staff):
+def test_list_retrieve_update_delete(api):
     segment = SegmentFactory(name="B", rules=WEEKLY)
     SegmentFactory(name="A", rules={})
-    listed = staff.get(BASE).json()
+    listed = api.get(BASE).json()
     assert [row["name"] for row in listed] == ["A", "B"]
     url = f"{BASE}{segment.pk}/"
-    assert staff.get(url).json()["rules"] == WEEKLY
+    assert api.get(url).json()["rules"] == WEEKLY
 
     monthly = group({"field": "frequency", "op": "eq", "value": "monthly"})
-    response = staff.patch(url, {"rules": monthly}, format="json")
+    response = api.patch(url, {"rules": monthly}, format="json")
     assert response.status_code == 200
     assert CustomerSegment.objects.get(pk=segment.pk).rules == monthly
 
-    response = staff.patch(url, {"rules": INVALID}, format="json")
+    response = api.patch(url, {"rules": INVALID}, format="json")
     assert response.status_code == 400
     assert response.json()["rules"][0].startswith("conditions[0].field: unknown field 'gone'")
     assert CustomerSegment.objects.get(pk=segment.pk).rules == monthly
 
-    response = staff.put(url, {"name": "C", "slug": "c", "rules": WEEKLY}, format="json")
+    response = api.put(url, {"name": "C", "slug": "c", "rules": WEEKLY}, format="json")
     assert response.status_code == 200
     assert CustomerSegment.objects.get(pk=segment.pk).name == "C"
 
-    assert staff.delete(url).status_code == 204
+    assert api.delete(url).status_code == 204
     assert not CustomerSegment.objects.filter(pk=segment.pk).exists()
 
 
-def test_read_only_fields_are_ignored_on_update(staff):
+def test_read_only_fields_are_ignored_on_update(api):
     segment = SegmentFactory(rules=WEEKLY)
-    response = staff.patch(
+    response = api.patch(
         f"{BASE}{segment.pk}/", {"member_count": 5, "snapshot_at": None}, format="json"
     )
     assert response.status_code == 200
@@ -393,9 +375,9 @@ def test_read_only_fields_are_ignored_on_update(staff):
 # --- actions on saved segments ----------------------------------------------------------------
 
 
-def test_detail_preview_of_a_dynamic_segment(staff, weekly_subs):
+def test_detail_preview_of_a_dynamic_segment(api, weekly_subs):
     segment = SegmentFactory(rules=WEEKLY)
-    response = staff.get(f"{BASE}{segment.pk}/preview/")
+    response = api.get(f"{BASE}{segment.pk}/preview/")
     assert response.status_code == 200
     data = response.json()
     assert data["count"] == 3
@@ -403,30 +385,30 @@ def test_detail_preview_of_a_dynamic_segment(staff, weekly_subs):
     assert "SELECT" in data["sql"]
 
 
-def test_detail_preview_of_a_static_segment_shows_the_snapshot(staff, weekly_subs):
+def test_detail_preview_of_a_static_segment_shows_the_snapshot(api, weekly_subs):
     segment = SegmentFactory(rules=WEEKLY)
-    assert staff.post(f"{BASE}{segment.pk}/snapshot/").status_code == 200
+    assert api.post(f"{BASE}{segment.pk}/snapshot/").status_code == 200
     SubscriptionFactory(frequency="weekly")
     NewsletterSubscription.objects.filter(pk=weekly_subs[0].pk).update(status="unsubscribed")
-    data = staff.get(f"{BASE}{segment.pk}/preview/").json()
+    data = api.get(f"{BASE}{segment.pk}/preview/").json()
     assert data["count"] == 2
     assert [row["id"] for row in data["sample"]] == sorted(s.pk for s in weekly_subs[1:])
     assert set(data["sample"][0]) == {"id", "email", "first_name", "language"}
     assert "SELECT" in data["sql"]
 
 
-def test_refresh(staff, weekly_subs):
+def test_refresh(api, weekly_subs):
     segment = SegmentFactory(rules=WEEKLY)
-    response = staff.post(f"{BASE}{segment.pk}/refresh/")
+    response = api.post(f"{BASE}{segment.pk}/refresh/")
     assert response.status_code == 200
     assert response.json()["member_count"] == 3
     assert response.json()["last_calculated"] is not None
     assert CustomerSegment.objects.get(pk=segment.pk).member_count == 3
 
 
-def test_snapshot(staff, weekly_subs):
+def test_snapshot(api, weekly_subs):
     segment = SegmentFactory(rules=WEEKLY)
-    response = staff.post(f"{BASE}{segment.pk}/snapshot/")
+    response = api.post(f"{BASE}{segment.pk}/snapshot/")
     assert response.status_code == 200
     data = response.json()
     assert (data["is_dynamic"], data["member_count"]) == (False, 3)
@@ -434,18 +416,18 @@ def test_snapshot(staff, weekly_subs):
     assert segment.memberships.count() == 3
 
 
-def test_unknown_segment_is_404(staff):
-    assert staff.get(f"{BASE}999999/preview/").status_code == 404
-    assert staff.post(f"{BASE}999999/refresh/").status_code == 404
-    assert staff.post(f"{BASE}999999/snapshot/").status_code == 404
+def test_unknown_segment_is_404(api):
+    assert api.get(f"{BASE}999999/preview/").status_code == 404
+    assert api.post(f"{BASE}999999/refresh/").status_code == 404
+    assert api.post(f"{BASE}999999/snapshot/").status_code == 404
 
 
 @pytest.mark.parametrize(
     ("method", "action"), [("get", "preview"), ("post", "refresh"), ("post", "snapshot")]
 )
-def test_saved_rules_that_became_invalid_are_400(staff, weekly_subs, method, action):
+def test_saved_rules_that_became_invalid_are_400(api, weekly_subs, method, action):
     segment = invalid_segment()
-    response = getattr(staff, method)(f"{BASE}{segment.pk}/{action}/")
+    response = getattr(api, method)(f"{BASE}{segment.pk}/{action}/")
     assert response.status_code == 400
     assert response.json()["errors"][0]["path"] == "conditions[0].field"
     assert "unknown field 'gone'" in response.json()["errors"][0]["message"]
@@ -454,18 +436,18 @@ def test_saved_rules_that_became_invalid_are_400(staff, weekly_subs, method, act
     assert not stored.memberships.exists()
 
 
-def test_a_snapshotted_segment_with_invalid_rules_still_previews_its_snapshot(staff, weekly_subs):
+def test_a_snapshotted_segment_with_invalid_rules_still_previews_its_snapshot(api, weekly_subs):
     segment = SegmentFactory(rules=WEEKLY)
-    staff.post(f"{BASE}{segment.pk}/snapshot/")
+    api.post(f"{BASE}{segment.pk}/snapshot/")
     CustomerSegment.objects.filter(pk=segment.pk).update(rules=INVALID)
-    response = staff.get(f"{BASE}{segment.pk}/preview/")
+    response = api.get(f"{BASE}{segment.pk}/preview/")
     assert (response.status_code, response.json()["count"]) == (200, 3)
-    assert staff.post(f"{BASE}{segment.pk}/refresh/").json()["member_count"] == 3
-    assert staff.post(f"{BASE}{segment.pk}/snapshot/").status_code == 400
+    assert api.post(f"{BASE}{segment.pk}/refresh/").json()["member_count"] == 3
+    assert api.post(f"{BASE}{segment.pk}/snapshot/").status_code == 400
 
 
-def test_the_list_still_works_with_an_invalid_segment(staff):
+def test_the_list_still_works_with_an_invalid_segment(api):
     invalid_segment()
-    response = staff.get(BASE)
+    response = api.get(BASE)
     assert response.status_code == 200
     assert json.loads(response.content)[0]["rules"] == INVALID

@@ -4,7 +4,6 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 from django.test import override_settings
-from rest_framework.test import APIClient
 
 from django_petmail.models import ConsentEvent, NewsletterSubscription, Suppression
 from tests.factories import SubscriptionFactory
@@ -19,21 +18,11 @@ def _clear_rate_limits():
     cache.clear()
 
 
-@pytest.fixture
-def api():
-    return APIClient(enforce_csrf_checks=True)
-
-
-@pytest.fixture
-def staff(admin_user):
-    client = APIClient()
-    client.force_authenticate(admin_user)
-    return client
-
-
-def test_subscribe_creates_pending_and_sends_confirmation(api, django_capture_on_commit_callbacks):
+def test_subscribe_creates_pending_and_sends_confirmation(
+    anonymous_api, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.post(
+        response = anonymous_api.post(
             URL,
             {
                 "email": "Luis@Example.com",
@@ -57,10 +46,10 @@ def test_subscribe_creates_pending_and_sends_confirmation(api, django_capture_on
 
 
 @pytest.mark.parametrize("state", ["new", "pending", "active", "unsubscribed", "bounced"])
-def test_same_answer_whatever_the_state(api, state):
+def test_same_answer_whatever_the_state(anonymous_api, state):
     if state != "new":
         SubscriptionFactory(email="x@example.com", status=state)
-    response = api.post(URL, {"email": "x@example.com"}, format="json")
+    response = anonymous_api.post(URL, {"email": "x@example.com"}, format="json")
     assert (response.status_code, response.json()) == (
         202,
         {
@@ -85,8 +74,8 @@ def test_same_answer_whatever_the_state(api, state):
         ({"email": "a@example.com", "source": "spam"}, "source"),
     ],
 )
-def test_bad_input_names_the_field_and_writes_nothing(api, payload, field):
-    response = api.post(URL, payload, format="json")
+def test_bad_input_names_the_field_and_writes_nothing(anonymous_api, payload, field):
+    response = anonymous_api.post(URL, payload, format="json")
     assert response.status_code == 400
     assert field in response.json()
     assert not NewsletterSubscription.objects.exists()
@@ -95,50 +84,48 @@ def test_bad_input_names_the_field_and_writes_nothing(api, payload, field):
 
 
 @pytest.mark.parametrize("body", ["[1, 2]", "not json", '"text"'])
-def test_non_object_bodies_are_400(api, body):
-    response = api.post(URL, body, content_type="application/json")
+def test_non_object_bodies_are_400(anonymous_api, body):
+    response = anonymous_api.post(URL, body, content_type="application/json")
     assert response.status_code == 400
     assert not NewsletterSubscription.objects.exists()
 
 
-def test_ip_rate_limit(api, settings):
+def test_ip_rate_limit(anonymous_api, settings):
     with override_settings(PETMAIL={**settings.PETMAIL, "SUBSCRIBE_RATE_LIMIT_PER_IP": "2/h"}):
         codes = [
-            api.post(URL, {"email": f"r{i}@example.com"}, format="json").status_code
+            anonymous_api.post(URL, {"email": f"r{i}@example.com"}, format="json").status_code
             for i in range(3)
         ]
     assert codes == [202, 202, 429]
     assert NewsletterSubscription.objects.count() == 2
 
 
-def test_staff_only(api):
-    assert api.get("/petmail/api/subscriptions/").status_code in (401, 403)
+def test_staff_only(anonymous_api):
+    assert anonymous_api.get("/petmail/api/subscriptions/").status_code in (401, 403)
 
 
-def test_list_and_filter(staff):
+def test_list_and_filter(api):
     SubscriptionFactory(email="a@example.com", status="active")
     SubscriptionFactory(email="b@example.com", status="pending")
-    data = staff.get("/petmail/api/subscriptions/", {"status": "pending"}).json()
+    data = api.get("/petmail/api/subscriptions/", {"status": "pending"}).json()
     assert [row["email"] for row in data] == ["b@example.com"]
-    data = staff.get("/petmail/api/subscriptions/", {"email": "A@example.com "}).json()
+    data = api.get("/petmail/api/subscriptions/", {"email": "A@example.com "}).json()
     assert [row["email"] for row in data] == ["a@example.com"]
 
 
-def test_unsubscribe_export_erase(staff):
+def test_unsubscribe_export_erase(api):
     sub = SubscriptionFactory(email="c@example.com")
     base = f"/petmail/api/subscriptions/{sub.pk}/"
-    response = staff.post(base + "unsubscribe/", {"reason": "por teléfono"}, format="json")
+    response = api.post(base + "unsubscribe/", {"reason": "por teléfono"}, format="json")
     assert response.status_code == 200
     assert response.json()["changed"] is True
     assert response.json()["unsubscribe_source"] == "api"
-    assert staff.post(base + "unsubscribe/", {}, format="json").json()["changed"] is False
-    assert (
-        staff.post(base + "unsubscribe/", {"reason": "x" * 300}, format="json").status_code == 400
-    )
-    export = staff.get(base + "export/").json()
+    assert api.post(base + "unsubscribe/", {}, format="json").json()["changed"] is False
+    assert api.post(base + "unsubscribe/", {"reason": "x" * 300}, format="json").status_code == 400
+    export = api.get(base + "export/").json()
     assert export["subscription"]["unsubscribe_reason"] == "por teléfono"
-    erased = staff.post(base + "erase/").json()
+    erased = api.post(base + "erase/").json()
     assert erased["erased"] is True
     assert Suppression.objects.filter(email_hash=erased["email_hash"]).exists()
-    assert staff.get(base).status_code == 404
-    assert staff.post(base + "erase/").status_code == 404
+    assert api.get(base).status_code == 404
+    assert api.post(base + "erase/").status_code == 404

@@ -90,6 +90,51 @@ def test_deploy_checks(settings):
         assert "petmail.W003" not in ids(checks.check_deploy())
 
 
+SES = "anymail.backends.amazon_ses.EmailBackend"
+CONSOLE = "django.core.mail.backends.console.EmailBackend"
+
+
+def test_configured_backends_without_mailers_is_email_backend(settings):
+    settings.EMAIL_BACKEND = SES
+    assert checks.configured_backends() == {"EMAIL_BACKEND": SES}
+
+
+def test_configured_backends_read_django_6_1_mailers_default_first():
+    mailers = {
+        "bulk": {"BACKEND": CONSOLE},
+        "default": {"BACKEND": SES, "OPTIONS": {}},
+        "smtp": {},
+    }
+    with override_settings(MAILERS=mailers, EMAIL_BACKEND=CONSOLE):
+        assert list(checks.configured_backends().items()) == [
+            ("MAILERS['default']", SES),
+            ("MAILERS['bulk']", CONSOLE),
+            ("MAILERS['smtp']", "django.core.mail.backends.smtp.EmailBackend"),
+        ]
+
+
+def test_deploy_checks_follow_mailers_not_the_deprecated_email_backend(settings):
+    settings.EMAIL_BACKEND = SES  # ignored once MAILERS is set
+    with override_settings(MAILERS={"default": {"BACKEND": CONSOLE}}):
+        messages = checks.check_deploy()
+        assert ids(messages) == ["petmail.W004"]
+        assert "MAILERS['default']" in messages[0].msg
+    with override_settings(MAILERS={"default": {"BACKEND": SES}}):
+        assert checks.check_deploy() == []
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "anymail"]
+    with override_settings(MAILERS={"default": {"BACKEND": CONSOLE}, "ses": {"BACKEND": SES}}):
+        assert ids(checks.check_deploy()) == ["petmail.W004", "petmail.W005"]
+
+
+def test_ses_check_looks_at_every_mailer(settings):
+    settings.ROOT_URLCONF = "tests.urls_no_tracking"
+    mailers = {"default": {"BACKEND": CONSOLE}, "marketing": {"BACKEND": SES}}
+    with override_settings(MAILERS=mailers):
+        assert "petmail.W006" in ids(checks.check_deploy())
+    with override_settings(MAILERS={"default": {"BACKEND": CONSOLE}}):
+        assert "petmail.W006" not in ids(checks.check_deploy())
+
+
 def test_manage_py_check_reports_broken_configuration(settings):
     settings.PETMAIL_OWNER_MODEL = "clinic.Pet"
     with (
@@ -149,6 +194,6 @@ def test_stored_sequences_with_unknown_trigger_or_skip_condition_are_reported():
     AutomatedSequence.objects.create(name="fine", trigger_type="signup")
     assert check_stored_sequences(databases=None) == []
     messages = check_stored_sequences(databases=["default"])
-    assert [m.id for m in messages] == ["petmail.E006", "petmail.E007"]
+    assert [m.id for m in messages] == ["petmail.E007", "petmail.E008"]
     assert "custom_trigger" in messages[0].msg and "'gone'" in messages[0].msg
     assert "nope" in messages[1].msg

@@ -175,3 +175,16 @@ def test_admin_unsubscribe_action(admin_client):
         "admin"
     }
     assert EmailSend.objects.count() == 0
+
+
+def test_export_and_api_use_the_one_subscription_field_list(history):
+    from django_petmail.api.serializers import SubscriptionSerializer
+    from django_petmail.models import SUBSCRIPTION_FIELDS, SUBSCRIPTION_RECORD_FIELDS
+
+    sub, _send = history
+    exported = export_subscriber(sub)["subscription"]
+    assert tuple(exported) == (*SUBSCRIPTION_FIELDS, *SUBSCRIPTION_RECORD_FIELDS)
+    assert tuple(SubscriptionSerializer(sub).data) == ("id", *SUBSCRIPTION_FIELDS)
+    model_fields = {field.name for field in NewsletterSubscription._meta.get_fields()}
+    assert set(SUBSCRIPTION_FIELDS) | set(SUBSCRIPTION_RECORD_FIELDS) <= model_fields
+    assert not set(SUBSCRIPTION_FIELDS) & set(SUBSCRIPTION_RECORD_FIELDS)

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
-from django_petmail.ratelimit import hit, parse_rate
+from django_petmail.ratelimit import hit, incr_counter, parse_rate
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,22 @@ def test_counter_evicted_between_add_and_incr(monkeypatch):
 
     monkeypatch.setattr(cache, "add", add_then_evict)
     assert hit("ip", "9.9.9.9", "1/h")
+
+
+def test_hit_takes_a_parsed_rate_like_the_settings_give():
+    cache.clear()
+    assert [hit("ip", "4.4.4.4", (1, 3600)) for _ in range(2)] == [True, False]
+
+
+def test_incr_counter_adds_blocks_and_starts_at_zero():
+    cache.clear()
+    assert incr_counter("petmail:test:counter", timeout=5) == 1
+    assert incr_counter("petmail:test:counter", 10, timeout=5) == 11
+    assert cache.get("petmail:test:counter") == 11
+
+
+def test_incr_counter_restarts_a_counter_evicted_between_add_and_incr(monkeypatch):
+    cache.clear()
+    monkeypatch.setattr(cache, "add", lambda key, value, timeout=None: True)
+    assert incr_counter("petmail:test:evicted", 7, timeout=5) == 7
+    assert cache.get("petmail:test:evicted") == 7

@@ -76,6 +76,81 @@ def test_temporarily_restores_previous_state():
     assert "new" not in reg
 
 
+def test_temporarily_as_a_decorator_restores_after_each_call():
+    reg: Registry = Registry("thing")
+    reg.register("a", 1)
+    seen = []
+
+    @reg.temporarily("a", 2, label="two")
+    def check(extra):
+        seen.append((reg.get("a"), reg.get_entry("a").meta, extra))
+        return "done"
+
+    assert reg.get("a") == 1  # decorating registers nothing
+    assert check("x") == "done"
+    assert reg.get("a") == 1
+    assert check("y") == "done"  # reusable
+    assert seen == [(2, {"label": "two"}, "x"), (2, {"label": "two"}, "y")]
+
+
+def test_temporarily_decorator_restores_when_the_function_raises():
+    reg: Registry = Registry("thing")
+
+    @reg.temporarily("new", 5)
+    def boom():
+        assert reg.get("new") == 5
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        boom()
+    assert "new" not in reg
+
+
+def test_temporarily_decorates_async_functions():
+    import asyncio
+
+    reg: Registry = Registry("thing")
+
+    @reg.temporarily("new", 5)
+    async def read():
+        await asyncio.sleep(0)
+        return reg.get("new")
+
+    assert "new" not in reg
+    assert asyncio.run(read()) == 5
+    assert "new" not in reg
+
+
+def test_temporarily_nests_and_a_refused_entry_changes_nothing():
+    def positive(entry):
+        if entry.obj <= 0:
+            raise ValueError("positive only")
+        return entry
+
+    reg: Registry = Registry("thing", validate=positive)
+    reg.register("a", 1)
+    outer = reg.temporarily("a", 2)
+    with outer:
+        with reg.temporarily("a", 3):
+            assert reg.get("a") == 3
+        with outer:  # the same object, re-entered
+            assert reg.get("a") == 2
+        assert reg.get("a") == 2
+        with pytest.raises(ValueError, match="positive only"), reg.temporarily("a", -1):
+            pass  # pragma: no cover
+        assert reg.get("a") == 2
+    assert reg.get("a") == 1
+
+
+@skip_conditions.temporarily("decorated_skip", lambda value: None, label="Decorated")
+def test_temporarily_decorates_a_pytest_test():
+    assert skip_conditions.get_entry("decorated_skip").meta == {"label": "Decorated"}
+
+
+def test_the_decorated_test_left_nothing_behind():
+    assert "decorated_skip" not in skip_conditions
+
+
 def test_unregister():
     reg: Registry = Registry("thing")
     reg.register("a", 1)

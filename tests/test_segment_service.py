@@ -6,6 +6,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from django_petmail.db import insert_from_select
+from django_petmail.exceptions import RuleValidationError
 from django_petmail.models import (
     CustomerSegment,
     NewsletterSubscription,
@@ -18,6 +19,7 @@ from django_petmail.segments.service import (
     eligible_subscriptions,
     members_for_rules,
     preview,
+    preview_segment,
     refresh_count,
     refresh_counts,
     segment_members,
@@ -490,3 +492,43 @@ def test_update_segment_counts_refuses_malformed_ids(bad):
 
     with pytest.raises(ValueError, match="segment_ids must be a list of integer ids"):
         update_segment_counts.apply(args=(bad,), throw=True)
+
+
+# --- frozen or not: one rule, one place -------------------------------------------------------
+
+
+def test_a_segment_is_frozen_only_once_static_and_snapshotted():
+    from django.utils import timezone
+
+    assert SegmentFactory.build().is_frozen is False
+    assert SegmentFactory.build(is_dynamic=False).is_frozen is False  # never snapshotted
+    assert SegmentFactory.build(snapshot_at=timezone.now()).is_frozen is False  # dynamic again
+    assert SegmentFactory.build(is_dynamic=False, snapshot_at=timezone.now()).is_frozen is True
+
+
+def test_preview_segment_of_a_dynamic_segment_follows_its_rules():
+    members = weekly(3)
+    SubscriptionFactory(frequency="monthly")
+    segment = SegmentFactory(rules=WEEKLY)
+    result = preview_segment(segment, sample_size=2)
+    assert result == preview(WEEKLY, sample_size=2)
+    assert result.count == 3
+    assert [row["id"] for row in result.sample] == sorted(s.pk for s in members)[:2]
+
+
+def test_preview_segment_of_a_frozen_segment_shows_the_snapshot():
+    members = weekly(2)
+    segment = SegmentFactory(rules=WEEKLY)
+    snapshot(segment)
+    weekly(1)  # matches the rules now, but is not in the snapshot
+    result = preview_segment(segment)
+    assert result.count == 2
+    assert [row["id"] for row in result.sample] == sorted(s.pk for s in members)
+    assert set(result.sample[0]) == {"id", "email", "first_name", "language"}
+    assert "segmentmembership" in result.sql.lower()
+
+
+def test_preview_segment_of_invalid_rules_is_a_validation_error():
+    segment = make_invalid(SegmentFactory(rules=WEEKLY))
+    with pytest.raises(RuleValidationError):
+        preview_segment(segment)

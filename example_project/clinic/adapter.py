@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from django_petmail.adapter import PetmailAdapter
+from django_petmail.hooks import PetmailAdapter
 
 from .models import Pet
 

@@ -1,6 +1,7 @@
 """The clinic's extension of django-petmail: segment fields, skip conditions, triggers.
 
 Discovered automatically (django-petmail imports every installed app's ``petmail_hooks``).
+Everything comes from ``django_petmail.hooks``, the package's public surface for hosts.
 """
 
 from datetime import timedelta
@@ -10,10 +11,15 @@ from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from django_petmail.segments.expressions import compare
-from django_petmail.segments.fields import FieldType, register_segment_field
-from django_petmail.segments.values import parse_duration_days
-from django_petmail.sequences.registry import register_skip_condition, register_trigger
+from django_petmail.hooks import (
+    FieldType,
+    compare,
+    get_owner_model,
+    parse_duration_days,
+    register_segment_field,
+    register_skip_condition,
+    register_trigger,
+)
 
 from .models import (
     Appointment,
@@ -225,8 +231,6 @@ register_skip_condition(
 
 @register_trigger("vaccination_due", label="Vacuna pendiente")
 def vaccination_due(sequence: Any, now: Any) -> Any:
-    from django_petmail.conf import get_owner_model
-
     days = int((sequence.trigger_conditions or {}).get("days_before", 14))
     window = now.date() + timedelta(days=days)
     due = Vaccination.objects.filter(
@@ -240,8 +244,6 @@ def vaccination_due(sequence: Any, now: Any) -> Any:
 
 @register_trigger("birthday", label="Cumpleaños de la mascota")
 def pet_birthday(sequence: Any, now: Any) -> Any:
-    from django_petmail.conf import get_owner_model
-
     today = now.date()
     pets = Pet.objects.filter(
         owner=OuterRef("pk"), birthday__month=today.month, birthday__day=today.day
@@ -251,8 +253,6 @@ def pet_birthday(sequence: Any, now: Any) -> Any:
 
 @register_trigger("abandoned_cart", label="Carrito abandonado")
 def abandoned_cart(sequence: Any, now: Any) -> Any:
-    from django_petmail.conf import get_owner_model
-
     hours = int((sequence.trigger_conditions or {}).get("hours", 4))
     carts = Cart.objects.filter(
         owner=OuterRef("pk"),

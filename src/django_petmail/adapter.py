@@ -90,7 +90,7 @@ class PetmailAdapter:
         """
         url = petmail_settings.SITE_URL
         if url:
-            return str(url).rstrip("/")
+            return url
         if request is not None:
             return request.build_absolute_uri("/").rstrip("/")
         raise PetmailImproperlyConfigured(
@@ -99,19 +99,14 @@ class PetmailAdapter:
         )
 
     def get_from_email(self) -> str:
-        return str(petmail_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL)
+        return petmail_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
 
     def get_reply_to(self) -> list[str]:
-        value = petmail_settings.REPLY_TO
-        if not value:
-            return []
-        if isinstance(value, str):
-            return [value]
-        return list(value)
+        return petmail_settings.REPLY_TO
 
     def get_topics(self) -> list[str]:
         """Topics a subscriber may choose in the preference center."""
-        return list(petmail_settings.TOPICS)
+        return petmail_settings.TOPICS
 
 
 @functools.lru_cache(maxsize=1)

@@ -201,22 +201,16 @@ class CustomerSegmentAdmin(admin.ModelAdmin):
         from django.utils.html import format_html, format_html_join
 
         from .exceptions import RuleValidationError
-        from .segments.service import preview, segment_members
+        from .segments.service import preview_segment
 
         if obj.pk is None:
             return "—"
         try:
-            if not obj.is_dynamic and obj.snapshot_at is not None:
-                members = segment_members(obj)
-                count = members.count()
-                sample = [dict(row) for row in members.order_by("pk").values("email")[:10]]
-            else:
-                result = preview(obj.rules)
-                count, sample = result.count, result.sample
+            result = preview_segment(obj)
         except RuleValidationError as exc:
             return format_html("<strong>{}</strong>", str(exc))
-        emails = format_html_join(", ", "{}", ((row["email"],) for row in sample))
-        return format_html("{} — {}", count, emails)
+        emails = format_html_join(", ", "{}", ((row["email"],) for row in result.sample))
+        return format_html("{} — {}", result.count, emails)
 
     @admin.action(description=_("Recount members"))
     def refresh_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
@@ -390,7 +384,7 @@ class EmailCampaignAdmin(admin.ModelAdmin):
         from django.utils.html import format_html
 
         from .campaigns import preview
-        from .rendering.sandbox import TemplateError
+        from .exceptions import TemplateError
 
         try:
             shown = preview(obj)

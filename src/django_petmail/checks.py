@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 
-from .conf import DEFAULTS, get_owner_model, owner_model_label
+from .conf import DEFAULTS, get_owner_model, owner_model_label, petmail_settings
 from .exceptions import PetmailImproperlyConfigured
 
 _NON_DELIVERING_BACKENDS = {
@@ -19,6 +20,32 @@ _NON_DELIVERING_BACKENDS = {
     "django.core.mail.backends.filebased.EmailBackend",
     "anymail.backends.test.EmailBackend",
 }
+_SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def configured_backends() -> dict[str, str]:
+    """The email backend of each configured mailer, by name of the setting that chose it.
+
+    Django 6.1 configures mailers in ``MAILERS`` (``{alias: {"BACKEND": …}}``, SMTP when
+    ``BACKEND`` is left out) and deprecates ``EMAIL_BACKEND``; a project still on the old
+    setting (or on an older Django) has one mailer, ``EMAIL_BACKEND``. The default mailer, the
+    one django-petmail sends with, comes first.
+    """
+    mailers = getattr(settings, "MAILERS", None)
+    if isinstance(mailers, dict):
+        aliases = sorted(mailers, key=lambda alias: alias != "default")
+        return {
+            f"MAILERS[{alias!r}]": str((mailers[alias] or {}).get("BACKEND", _SMTP_BACKEND))
+            for alias in aliases
+        }
+    with warnings.catch_warnings():
+        try:
+            from django.utils.deprecation import RemovedInDjango70Warning
+        except ImportError:  # Django < 6.1: nothing is deprecated yet
+            pass
+        else:  # Django 6.1-6.2: reading the deprecated setting is our choice, not the host's
+            warnings.simplefilter("ignore", RemovedInDjango70Warning)
+        return {"EMAIL_BACKEND": str(settings.EMAIL_BACKEND)}
 
 
 @checks.register(checks.Tags.compatibility)
@@ -32,7 +59,7 @@ def check_settings_dict(app_configs: Any = None, **kwargs: Any) -> list[checks.C
                 id="petmail.E001",
             )
         ]
-    return [
+    messages: list[checks.CheckMessage] = [
         checks.Warning(
             f"Unknown setting PETMAIL[{key!r}] is ignored.",
             hint="Check the spelling against docs/configuration.md.",
@@ -40,6 +67,15 @@ def check_settings_dict(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         )
         for key in sorted(set(value) - set(DEFAULTS))
     ]
+    messages.extend(
+        checks.Error(
+            str(error),
+            hint=f"Fix or remove PETMAIL[{key!r}]; docs/configuration.md gives its form.",
+            id="petmail.E006",
+        )
+        for key, error in petmail_settings.invalid().items()
+    )
+    return messages
 
 
 @checks.register(checks.Tags.models)
@@ -135,24 +171,28 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
                 id="petmail.W003",
             )
         )
-    if settings.EMAIL_BACKEND in _NON_DELIVERING_BACKENDS:
+    backends = configured_backends()
+    default_setting, default_backend = next(iter(backends.items()), ("EMAIL_BACKEND", ""))
+    if default_backend in _NON_DELIVERING_BACKENDS:
         messages.append(
             checks.Warning(
-                f"EMAIL_BACKEND is {settings.EMAIL_BACKEND!r}, which delivers nothing.",
+                f"{default_setting} uses {default_backend!r}, which delivers nothing.",
                 hint="Use an anymail backend, e.g. 'anymail.backends.amazon_ses.EmailBackend'.",
                 id="petmail.W004",
             )
         )
-    if "anymail" in settings.EMAIL_BACKEND and "anymail" not in settings.INSTALLED_APPS:
+    anymail = [name for name, backend in backends.items() if backend.startswith("anymail.")]
+    if anymail and "anymail" not in settings.INSTALLED_APPS:
         messages.append(
             checks.Warning(
-                "An anymail EMAIL_BACKEND is used but 'anymail' is not in INSTALLED_APPS, so "
-                "its tracking webhooks cannot be served.",
+                f"{anymail[0]} uses an anymail backend but 'anymail' is not in "
+                "INSTALLED_APPS, so its tracking webhooks cannot be served.",
                 hint="Add 'anymail' to INSTALLED_APPS and include 'anymail.urls'.",
                 id="petmail.W005",
             )
         )
-    if "amazon_ses" in settings.EMAIL_BACKEND and not _ses_tracking_served():
+    uses_ses = any("amazon_ses" in backend for backend in backends.values())
+    if uses_ses and not _ses_tracking_served():
         messages.append(
             checks.Warning(
                 "The Amazon SES tracking webhook is not served by django_petmail's view, so "
@@ -202,7 +242,7 @@ def check_stored_sequences(
                         hint="Register the trigger in a petmail_hooks module, or edit the "
                         "sequence in the admin.",
                         obj=sequence,
-                        id="petmail.E006",
+                        id="petmail.E007",
                     )
                 )
         for step in SequenceStep.objects.exclude(skip_if={}).select_related("sequence"):
@@ -213,7 +253,7 @@ def check_stored_sequences(
                         f"Step {step}: skip_if: {'; '.join(problems)}",
                         hint="Register the skip condition, or edit the step in the admin.",
                         obj=step,
-                        id="petmail.E007",
+                        id="petmail.E008",
                     )
                 )
     except DatabaseError:  # not migrated yet: nothing stored to check

@@ -8,7 +8,9 @@ dropped on Django's ``setting_changed`` signal so ``override_settings`` works in
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -61,11 +63,193 @@ DEFAULTS: dict[str, Any] = {
 IMPORT_STRINGS: frozenset[str] = frozenset({"ADAPTER"})
 
 
-class PetmailSettings:
-    """Attribute access to ``settings.PETMAIL`` with defaults and lazy imports.
+def _integer(
+    minimum: int = 0, *, none_is: int | None = None, seconds: bool = False
+) -> Callable[[Any], int]:
+    """A whole number ≥ ``minimum``; with ``seconds=True`` a ``timedelta`` is accepted too."""
 
-    An unknown attribute is an error (typos should not silently fall back to a default).
+    def check(value: Any) -> int:
+        if value is None and none_is is not None:
+            return none_is
+        if seconds and isinstance(value, dt.timedelta):
+            value = value.total_seconds()
+        integral_float = isinstance(value, float) and value.is_integer()
+        if integral_float or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if value < minimum:
+            raise ValueError(f"expected a whole number of at least {minimum}, got {value!r}")
+        return value
+
+    return check
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"expected a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _fraction(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise ValueError(f"expected a number between 0 and 1 (exclusive), got {value!r}")
+    return float(value)
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected True or False, got {value!r}")
+    return value
+
+
+def _text(*, empty: bool = True) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or (not empty and not value.strip()):
+            raise ValueError(f"expected {'a' if empty else 'a non-empty'} string, got {value!r}")
+        return value
+
+    return check
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return _text()(value)
+
+
+def _site_url(value: Any) -> str | None:
+    """Without trailing slash, so ``SITE_URL + path`` never doubles it."""
+    url = _optional_text(value)
+    return url.rstrip("/") if url else None
+
+
+def _codes(value: Any) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError(f"expected a list of strings, got {value!r}")
+    for item in value:
+        if not isinstance(item, str) or not item:
+            raise ValueError(f"expected a list of non-empty strings, got {value!r}")
+    return list(value)
+
+
+def _addresses(value: Any) -> list[str]:
+    """One address or a list of them; ``None`` or empty is none."""
+    if not value:
+        return []
+    return _codes([value] if isinstance(value, str) else value)
+
+
+def _rate(value: Any) -> tuple[int, int] | None:
+    from .ratelimit import parse_rate
+
+    try:
+        return parse_rate(value)
+    except PetmailImproperlyConfigured as exc:
+        raise ValueError(exc) from None
+
+
+def _frequency_caps(value: Any) -> dict[str, tuple[int, int]]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a dict of frequency -> (messages, days), got {value!r}")
+    caps: dict[str, tuple[int, int]] = {}
+    positive = _integer(1)
+    for frequency, cap in value.items():
+        if not isinstance(frequency, str) or not isinstance(cap, list | tuple) or len(cap) != 2:
+            raise ValueError(
+                f"expected a dict of frequency -> (messages, days), got {frequency!r}: {cap!r}"
+            )
+        caps[frequency] = (positive(cap[0]), positive(cap[1]))
+    return caps
+
+
+def _variant(value: Any) -> str:
+    if value not in ("A", "B"):
+        raise ValueError(f"expected 'A' or 'B', got {value!r}")
+    return str(value)
+
+
+#: How each setting is checked and converted, once per value, so call sites get the right
+#: type. A validator raises ``ValueError`` saying what it expected.
+#: Lists come back as a fresh ``list`` and dicts as a fresh ``dict`` on every read, so a
+#: caller may keep or change what it got without touching the cached value.
+VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "SITE_URL": _site_url,
+    "FROM_EMAIL": _optional_text,
+    "REPLY_TO": _addresses,
+    "POSTAL_ADDRESS": _text(),
+    "TOPICS": _codes,
+    "DEFAULT_TOPICS": _codes,
+    "LANGUAGES": _codes,
+    "DEFAULT_LANGUAGE": _text(empty=False),
+    "CONFIRMATION_MAX_AGE": _integer(1, seconds=True),
+    "PREFERENCES_MAX_AGE": _integer(1, seconds=True),
+    "UNSUBSCRIBE_MAILTO": _optional_text,
+    "SUBSCRIBE_RATE_LIMIT_PER_IP": _rate,
+    "SUBSCRIBE_RATE_LIMIT_PER_ADDRESS": _rate,
+    "CONSENT_FORM_VERSION": _text(empty=False),
+    "FALLBACK_FIRST_NAME": _text(),
+    "INLINE_CSS": _boolean,
+    "SEGMENT_MAX_DEPTH": _integer(1),
+    "SEGMENT_MAX_IN_VALUES": _integer(1),
+    "BATCH_SIZE": _integer(1),
+    "SEND_CONCURRENCY": _integer(1),
+    "SEND_TIME_BUDGET": _seconds,
+    "RATE_LIMIT_PER_SECOND": _integer(0, none_is=0),
+    "SEND_LEASE_SECONDS": _integer(1, seconds=True),
+    "MAX_RETRIES": _integer(0),
+    "FREQUENCY_CAPS": _frequency_caps,
+    "AB_CONFIDENCE": _fraction,
+    "AB_DEFAULT_WINNER": _variant,
+    "TRACK_OPENS": _boolean,
+    "TRACK_CLICKS": _boolean,
+    "REVENUE_ATTRIBUTION_DAYS": _integer(0),
+}
+
+
+class PetmailSettings:
+    """Attribute access to ``settings.PETMAIL`` with defaults, lazy imports and checked types.
+
+    Each value is validated and converted on first read (see :data:`VALIDATORS`); a bad value
+    raises :class:`PetmailImproperlyConfigured` naming ``PETMAIL["KEY"]``, and
+    ``manage.py check`` reports it as petmail.E006. An unknown attribute is an error (typos
+    should not silently fall back to a default).
     """
+
+    if TYPE_CHECKING:
+        ADAPTER: type[Any]
+        SITE_URL: str | None
+        FROM_EMAIL: str | None
+        REPLY_TO: list[str]
+        POSTAL_ADDRESS: str
+        TOPICS: list[str]
+        DEFAULT_TOPICS: list[str]
+        LANGUAGES: list[str]
+        DEFAULT_LANGUAGE: str
+        CONFIRMATION_MAX_AGE: int
+        PREFERENCES_MAX_AGE: int
+        UNSUBSCRIBE_MAILTO: str | None
+        SUBSCRIBE_RATE_LIMIT_PER_IP: tuple[int, int] | None
+        SUBSCRIBE_RATE_LIMIT_PER_ADDRESS: tuple[int, int] | None
+        CONSENT_FORM_VERSION: str
+        FALLBACK_FIRST_NAME: str
+        INLINE_CSS: bool
+        SEGMENT_MAX_DEPTH: int
+        SEGMENT_MAX_IN_VALUES: int
+        BATCH_SIZE: int
+        SEND_CONCURRENCY: int
+        SEND_TIME_BUDGET: float
+        RATE_LIMIT_PER_SECOND: int
+        SEND_LEASE_SECONDS: int
+        MAX_RETRIES: int
+        FREQUENCY_CAPS: dict[str, tuple[int, int]]
+        AB_CONFIDENCE: float
+        AB_DEFAULT_WINNER: str
+        TRACK_OPENS: bool
+        TRACK_CLICKS: bool
+        REVENUE_ATTRIBUTION_DAYS: int
 
     def __init__(self, defaults: dict[str, Any] | None = None) -> None:
         self.defaults = defaults if defaults is not None else DEFAULTS
@@ -83,13 +267,42 @@ class PetmailSettings:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name not in self.defaults:
             raise AttributeError(f"Invalid django-petmail setting: PETMAIL[{name!r}]")
-        if name in self._cached:
-            return self._cached[name]
+        if name not in self._cached:
+            self._cached[name] = self._load(name)
+        value = self._cached[name]
+        if isinstance(value, list | dict):
+            return value.copy()
+        return value
+
+    def _load(self, name: str) -> Any:
         value = self.user_settings.get(name, self.defaults[name])
         if name in IMPORT_STRINGS and isinstance(value, str):
-            value = _import(value, name)
-        self._cached[name] = value
-        return value
+            return _import(value, name)
+        validator = VALIDATORS.get(name)
+        if validator is None:
+            return value
+        try:
+            return validator(value)
+        except ValueError as exc:
+            reason = str(exc).rstrip(".")
+            raise PetmailImproperlyConfigured(
+                f"PETMAIL[{name!r}] = {value!r} is invalid: {reason}. "
+                "See docs/configuration.md for the expected value."
+            ) from None
+
+    def invalid(self) -> dict[str, PetmailImproperlyConfigured]:
+        """Every validated setting whose value is wrong, with its error (for system checks).
+
+        Dotted-path settings are left out: importing them is checked with what they name.
+        """
+        errors = {}
+        for name in self.defaults:
+            if name in VALIDATORS:
+                try:
+                    getattr(self, name)
+                except PetmailImproperlyConfigured as exc:
+                    errors[name] = exc
+        return errors
 
     def reload(self) -> None:
         self._cached.clear()

@@ -50,6 +50,26 @@ class InvalidToken(PetmailError, SuspiciousOperation):
     """A signed link was tampered with, truncated, expired or meant for another purpose."""
 
 
+class ExpiredToken(InvalidToken):
+    """Genuine but too old; ``subscription_id`` allows offering a fresh link."""
+
+    def __init__(self, message: str, subscription_id: int | None) -> None:
+        super().__init__(message)
+        self.subscription_id = subscription_id
+
+
+class TemplateError(PetmailError, ValueError):
+    """A template cannot be used; ``message`` says where and why, for the author."""
+
+
+class ValueProblem(PetmailError, ValueError):
+    """A segment rule value that cannot be used; the message is shown to the author.
+
+    Raised by value parsers (``register_segment_field(value_parser=...)``); rule validation
+    turns it into a :class:`RuleValidationError` entry at the value's JSON path.
+    """
+
+
 class RuleValidationError(PetmailError, ValueError):
     """Segment rules are invalid; ``errors`` lists ``(json_path, message)`` pairs."""
 

@@ -72,7 +72,7 @@ class SubscribeForm(PreferencesFieldsMixin):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["frequency"].initial = Frequency.WEEKLY
-        self.fields["topics"].initial = list(petmail_settings.DEFAULT_TOPICS)
+        self.fields["topics"].initial = petmail_settings.DEFAULT_TOPICS
         self.fields["language"].initial = petmail_settings.DEFAULT_LANGUAGE
 
     def clean_email(self) -> str:

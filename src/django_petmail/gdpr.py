@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from . import signals
 from .models import (
+    SUBSCRIPTION_FIELDS,
+    SUBSCRIPTION_RECORD_FIELDS,
     ConsentEvent,
     ConsentEventType,
     EmailEvent,
@@ -36,25 +38,7 @@ def _iso(value: Any) -> Any:
 
 def export_subscriber(subscription: NewsletterSubscription) -> dict[str, Any]:
     """A JSON-ready document of the subscription, its consent history, sends and events."""
-    sub_fields = [
-        "email",
-        "first_name",
-        "status",
-        "frequency",
-        "topics",
-        "language",
-        "timezone",
-        "is_paused",
-        "source",
-        "consent_form",
-        "ip_address",
-        "user_agent",
-        "subscribed_at",
-        "confirmed_at",
-        "unsubscribed_at",
-        "unsubscribe_reason",
-        "unsubscribe_source",
-    ]
+    sub_fields = (*SUBSCRIPTION_FIELDS, *SUBSCRIPTION_RECORD_FIELDS)
     sends = (
         EmailSend.objects.filter(_sends_of(subscription))
         .select_related("campaign", "sequence_step__sequence")

@@ -15,7 +15,11 @@ from .exceptions import PetmailImproperlyConfigured
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_rate(rate: str | None) -> tuple[int, int] | None:
+#: A parsed rate: ``(hits, window in seconds)``.
+Rate = tuple[int, int]
+
+
+def parse_rate(rate: str | None) -> Rate | None:
     """``"20/h"`` → ``(20, 3600)``; ``None`` or ``""`` → no limit."""
     if not rate:
         return None
@@ -28,19 +32,30 @@ def parse_rate(rate: str | None) -> tuple[int, int] | None:
         ) from None
 
 
-def hit(scope: str, key: str, rate: str | None) -> bool:
-    """Count one hit; ``True`` while within the limit, ``False`` once it is exceeded."""
-    parsed = parse_rate(rate)
+def incr_counter(key: str, amount: int = 1, *, timeout: float) -> int:
+    """Add ``amount`` to the cache counter ``key`` and return its new value.
+
+    The counter starts at 0 and lives ``timeout`` seconds from its first use. On caches with
+    an atomic increment (Redis, memcached) concurrent callers never lose a count; a key that
+    expires between the two calls starts again at ``amount``.
+    """
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key, amount)
+    except ValueError:  # expired between add and incr
+        cache.set(key, amount, timeout=timeout)
+        return amount
+
+
+def hit(scope: str, key: str, rate: str | Rate | None) -> bool:
+    """Count one hit; ``True`` while within the limit, ``False`` once it is exceeded.
+
+    ``rate`` is ``"20/h"`` or already parsed (as the ``PETMAIL`` rate settings are).
+    """
+    parsed = rate if isinstance(rate, tuple) else parse_rate(rate)
     if parsed is None:
         return True
     limit, window = parsed
     bucket = int(time.time() // window)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-    cache_key = f"petmail:rl:{scope}:{digest}:{bucket}"
-    cache.add(cache_key, 0, timeout=window + 1)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=window + 1)
-        count = 1
-    return count <= limit
+    return incr_counter(f"petmail:rl:{scope}:{digest}:{bucket}", timeout=window + 1) <= limit

@@ -33,7 +33,7 @@ def queue_workers(sender: Any, pk: int, **kwargs: Any) -> None:
             deliver_step(pk)
         return
     if sender is EmailCampaign:
-        for _ in range(max(1, int(petmail_settings.SEND_CONCURRENCY))):
+        for _ in range(petmail_settings.SEND_CONCURRENCY):
             tasks.send_campaign_batch.delay(pk)
     elif sender is SequenceStep:
         tasks.send_sequence_email.delay(pk)

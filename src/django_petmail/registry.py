@@ -9,13 +9,16 @@ the way the admin imports ``admin.py``.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from .exceptions import DuplicateRegistryEntry, UnknownRegistryEntry
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -99,18 +102,51 @@ class Registry(Generic[T]):
         """``(name, label)`` pairs for form fields; label from ``meta['label']``."""
         return [(e.name, str(e.meta.get("label", e.name))) for e in self._entries.values()]
 
-    @contextlib.contextmanager
-    def temporarily(self, name: str, obj: T, **meta: Any) -> Iterator[Entry[T]]:
-        """Register ``obj`` for the duration of a ``with`` block (tests), then restore."""
-        previous = self._entries.get(name)
-        self._store(Entry(name, obj, dict(meta)), replace=True)
-        try:
-            yield self._entries[name]
-        finally:
-            if previous is None:
-                self._entries.pop(name, None)
-            else:
-                self._entries[name] = previous
+    def temporarily(self, name: str, obj: T, **meta: Any) -> Temporarily[T]:
+        """Register ``obj`` under ``name`` for a while (tests), then restore the previous state.
+
+        Use it as a context manager (``with reg.temporarily("x", obj) as entry:``) or as a
+        decorator of a test function, sync or async (``@reg.temporarily("x", obj)``); an entry
+        already registered under ``name`` is replaced meanwhile and put back afterwards.
+        """
+        return Temporarily(self, name, obj, meta)
+
+
+class Temporarily(contextlib.ContextDecorator, Generic[T]):
+    """What :meth:`Registry.temporarily` returns: a context manager and a decorator.
+
+    Each ``with`` (or each call of a decorated function) remembers what it replaced, so uses
+    can nest and a decorated function can run many times.
+    """
+
+    def __init__(self, registry: Registry[T], name: str, obj: T, meta: dict[str, Any]) -> None:
+        self.registry, self.name, self.obj, self.meta = registry, name, obj, meta
+        self._previous: list[Entry[T] | None] = []
+
+    def __enter__(self) -> Entry[T]:
+        entries = self.registry._entries
+        previous = entries.get(self.name)
+        self.registry._store(Entry(self.name, self.obj, dict(self.meta)), replace=True)
+        self._previous.append(previous)
+        return entries[self.name]
+
+    def __exit__(self, *exc_info: object) -> None:
+        previous = self._previous.pop()
+        if previous is None:
+            self.registry._entries.pop(self.name, None)
+        else:
+            self.registry._entries[self.name] = previous
+
+    def __call__(self, func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return await func(*args, **kwargs)
+
+            return cast(F, run_async)
+        return super().__call__(func)
 
 
 def autodiscover() -> None:

@@ -62,7 +62,7 @@ class Consent:
         ip = request.META.get("REMOTE_ADDR") or None
         return cls(
             source=source,
-            form=form or str(petmail_settings.CONSENT_FORM_VERSION),
+            form=form or petmail_settings.CONSENT_FORM_VERSION,
             ip=ip,
             user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:500],
         )
@@ -128,7 +128,7 @@ def subscribe(
     validate_email(email)
     consent = consent or Consent()
     if not consent.form:
-        consent = dataclasses.replace(consent, form=str(petmail_settings.CONSENT_FORM_VERSION))
+        consent = dataclasses.replace(consent, form=petmail_settings.CONSENT_FORM_VERSION)
     first_name = clean_name(first_name)[:100]
     if Suppression.is_suppressed(email):
         return SubscribeResult(SubscribeOutcome.REFUSED, None)
@@ -137,8 +137,8 @@ def subscribe(
 
     prefs: dict[str, Any] = {
         "frequency": frequency or "weekly",
-        "topics": list(topics) if topics is not None else list(petmail_settings.DEFAULT_TOPICS),
-        "language": language or str(petmail_settings.DEFAULT_LANGUAGE),
+        "topics": list(topics) if topics is not None else petmail_settings.DEFAULT_TOPICS,
+        "language": language or petmail_settings.DEFAULT_LANGUAGE,
     }
     try:
         with transaction.atomic():

@@ -54,7 +54,7 @@ def _requeue(task: Any, pk: int, attempt: int, result: DrainResult) -> None:
     if not result.more:
         return
     eager = bool(getattr(task.app.conf, "task_always_eager", False))
-    if eager and result.retried and attempt >= int(petmail_settings.MAX_RETRIES):
+    if eager and result.retried and attempt >= petmail_settings.MAX_RETRIES:
         return  # in-process: stop; the sends are retried on resume or by the stalled check
     next_attempt = attempt + 1 if result.retried else 0
     task.apply_async((pk, next_attempt), countdown=retry_delay(attempt) if result.retried else 0)
@@ -143,7 +143,7 @@ def pick_ab_winners() -> dict[int, str]:
 def reap_stuck_sends() -> list[int]:
     """Mark sends claimed longer than ``SEND_LEASE_SECONDS`` ago as ``unknown`` and report
     them; never resend them silently."""
-    ids = reap_stuck(int(petmail_settings.SEND_LEASE_SECONDS))
+    ids = reap_stuck(petmail_settings.SEND_LEASE_SECONDS)
     if ids:
         # a campaign whose last open sends were just reaped has nothing left to send
         affected = EmailSend.objects.filter(pk__in=ids, campaign__isnull=False).values(
@@ -164,7 +164,7 @@ def resume_stalled_campaigns() -> list[int]:
     """Queue batch workers again for sending campaigns whose pending sends nobody is
     working on (lost tasks), and for sequence steps with pending sends; harmless when they
     are only slow, since claims are exclusive."""
-    ids = campaigns.stalled_campaigns(int(petmail_settings.SEND_LEASE_SECONDS))
+    ids = campaigns.stalled_campaigns(petmail_settings.SEND_LEASE_SECONDS)
     for campaign in EmailCampaign.objects.filter(pk__in=ids):
         logger.warning("campaign %s had pending sends and no activity; re-queued", campaign.pk)
         campaigns.enqueue_sending(campaign)

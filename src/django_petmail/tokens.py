@@ -21,7 +21,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 
 from .conf import petmail_settings
-from .exceptions import InvalidToken
+from .exceptions import ExpiredToken, InvalidToken
 
 if TYPE_CHECKING:
     from .models import NewsletterSubscription
@@ -33,14 +33,6 @@ class Purpose:
     PREFERENCES = "preferences"
     VIEW = "view"
     ALL = (CONFIRM, UNSUBSCRIBE, PREFERENCES, VIEW)
-
-
-class ExpiredToken(InvalidToken):
-    """Genuine but too old; ``subscription_id`` allows offering a fresh link."""
-
-    def __init__(self, message: str, subscription_id: int | None) -> None:
-        super().__init__(message)
-        self.subscription_id = subscription_id
 
 
 @dataclass(frozen=True)
@@ -110,8 +102,8 @@ def _cached_signer(purpose: str, key: str, fallbacks: tuple[str, ...]) -> signin
 def _max_age(purpose: str) -> int:
     """Age limit of the timestamped purposes (unsubscribe links carry no timestamp)."""
     if purpose == Purpose.CONFIRM:
-        return int(petmail_settings.CONFIRMATION_MAX_AGE)
-    return int(petmail_settings.PREFERENCES_MAX_AGE)
+        return petmail_settings.CONFIRMATION_MAX_AGE
+    return petmail_settings.PREFERENCES_MAX_AGE
 
 
 def address_digest(email: str, secret: str | None = None) -> str:

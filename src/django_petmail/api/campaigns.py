@@ -12,9 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import campaigns
-from ..exceptions import InvalidTransition
+from ..exceptions import InvalidTransition, TemplateError
 from ..models import AB_FIELDS, COUNTER_FIELDS, EmailCampaign, NewsletterSubscription
-from ..rendering.sandbox import TemplateError
 
 
 class CampaignSerializer(serializers.ModelSerializer):

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from ..exceptions import RuleValidationError
 from ..models import CustomerSegment
 from ..segments.fields import segment_fields
-from ..segments.service import preview, refresh_count, rules_q, segment_members, snapshot
+from ..segments.service import Preview, preview, preview_segment, refresh_count, rules_q, snapshot
 
 
 def _errors(exc: RuleValidationError) -> Response:
@@ -61,8 +61,7 @@ class PreviewSerializer(serializers.Serializer):
     sample_size = serializers.IntegerField(min_value=0, max_value=100, default=10)
 
 
-def _preview_payload(rules: Any, sample_size: int) -> dict[str, Any]:
-    result = preview(rules, sample_size)
+def _preview_payload(result: Preview) -> dict[str, Any]:
     return {"count": result.count, "sample": result.sample, "sql": result.sql}
 
 
@@ -75,13 +74,12 @@ class SegmentPreviewView(APIView):
         serializer = PreviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            return Response(
-                _preview_payload(
-                    serializer.validated_data["rules"], serializer.validated_data["sample_size"]
-                )
+            result = preview(
+                serializer.validated_data["rules"], serializer.validated_data["sample_size"]
             )
         except RuleValidationError as exc:
             return _errors(exc)
+        return Response(_preview_payload(result))
 
 
 class SegmentFieldsView(APIView):
@@ -113,22 +111,10 @@ class SegmentViewSet(viewsets.ModelViewSet):
     def preview(self, request: Request, pk: Any = None) -> Response:
         segment = self.get_object()
         try:
-            if not segment.is_dynamic and segment.snapshot_at is not None:
-                members = segment_members(segment)
-                return Response(
-                    {
-                        "count": members.count(),
-                        "sample": list(
-                            members.order_by("pk").values("id", "email", "first_name", "language")[
-                                :10
-                            ]
-                        ),
-                        "sql": str(members.values("pk").query),
-                    }
-                )
-            return Response(_preview_payload(segment.rules, 10))
+            result = preview_segment(segment)
         except RuleValidationError as exc:
             return _errors(exc)
+        return Response(_preview_payload(result))
 
     @action(detail=True, methods=["post"])
     def refresh(self, request: Request, pk: Any = None) -> Response:

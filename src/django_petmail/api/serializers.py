@@ -6,7 +6,13 @@ from rest_framework import serializers
 
 from ..conf import petmail_settings
 from ..forms import language_choices, topic_choices, validate_single_line
-from ..models import Frequency, NewsletterSubscription, SubscriptionSource, normalize_email
+from ..models import (
+    SUBSCRIPTION_FIELDS,
+    Frequency,
+    NewsletterSubscription,
+    SubscriptionSource,
+    normalize_email,
+)
 
 
 def _single_line(value: str) -> str:
@@ -54,29 +60,14 @@ class SubscribeSerializer(serializers.Serializer):
 
     def to_internal_value(self, data: Any) -> Any:
         values = super().to_internal_value(data)
-        values.setdefault("topics", list(petmail_settings.DEFAULT_TOPICS))
+        values.setdefault("topics", petmail_settings.DEFAULT_TOPICS)
         return values
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = NewsletterSubscription
-        fields = [
-            "id",
-            "email",
-            "first_name",
-            "status",
-            "frequency",
-            "topics",
-            "language",
-            "is_paused",
-            "source",
-            "subscribed_at",
-            "confirmed_at",
-            "unsubscribed_at",
-            "unsubscribe_reason",
-            "unsubscribe_source",
-        ]
+        fields = ("id", *SUBSCRIPTION_FIELDS)
         read_only_fields = fields
 
 

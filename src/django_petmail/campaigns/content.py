@@ -10,11 +10,11 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext
 
 from ..adapter import get_adapter
-from ..exceptions import RuleValidationError
+from ..exceptions import RuleValidationError, TemplateError
 from ..models import ABVariant, EmailCampaign, NewsletterSubscription
 from ..rendering import build_contexts
 from ..rendering.compose import STANDARD_TOKENS, CompiledContent, campaign_parts, compile_content
-from ..rendering.sandbox import TemplateError, compile_template
+from ..rendering.sandbox import compile_template
 from ..segments.service import rules_q
 from ..sending.dispatch import recipient_context
 from ..sending.fanout import audience

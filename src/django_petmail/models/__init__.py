@@ -34,6 +34,8 @@ from .sequences import (
     TriggerType,
 )
 from .subscriptions import (
+    SUBSCRIPTION_FIELDS,
+    SUBSCRIPTION_RECORD_FIELDS,
     ConsentEvent,
     ConsentEventType,
     Frequency,
@@ -60,6 +62,8 @@ __all__ = [
     "SEND_TERMINAL",
     "SEND_UNFINISHED",
     "SEND_WAITING",
+    "SUBSCRIPTION_FIELDS",
+    "SUBSCRIPTION_RECORD_FIELDS",
     "ABVariant",
     "ABWinnerMetric",
     "AutomatedSequence",

@@ -40,6 +40,14 @@ class CustomerSegment(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_frozen(self) -> bool:
+        """Whether members come from the snapshot (:class:`SegmentMembership`), not the rules.
+
+        A static segment that was never snapshotted still follows its rules.
+        """
+        return not self.is_dynamic and self.snapshot_at is not None
+
     def clean(self) -> None:
         """Reject rules that do not validate, listing each problem with its JSON path."""
         from ..exceptions import RuleValidationError

@@ -29,7 +29,7 @@ def email_hash(email: str) -> str:
 
 def default_language() -> str:
     """``PETMAIL["DEFAULT_LANGUAGE"]``, read when a subscription is created."""
-    return str(petmail_settings.DEFAULT_LANGUAGE)
+    return petmail_settings.DEFAULT_LANGUAGE
 
 
 class SubscriptionStatus(models.TextChoices):
@@ -142,6 +142,33 @@ class NewsletterSubscription(models.Model):
     @property
     def is_mailable(self) -> bool:
         return self.status == SubscriptionStatus.ACTIVE and not self.is_paused
+
+
+#: The subscriber's choices and the subscription's history: what the API shows, and where a
+#: GDPR export starts.
+SUBSCRIPTION_FIELDS: tuple[str, ...] = (
+    "email",
+    "first_name",
+    "status",
+    "frequency",
+    "topics",
+    "language",
+    "is_paused",
+    "source",
+    "subscribed_at",
+    "confirmed_at",
+    "unsubscribed_at",
+    "unsubscribe_reason",
+    "unsubscribe_source",
+)
+#: Proof of consent and delivery details: exported to the subscriber on request, not shown by
+#: the API.
+SUBSCRIPTION_RECORD_FIELDS: tuple[str, ...] = (
+    "timezone",
+    "consent_form",
+    "ip_address",
+    "user_agent",
+)
 
 
 class ConsentEventType(models.TextChoices):

@@ -14,8 +14,9 @@ from django.template.loader import render_to_string
 
 from ..adapter import get_adapter
 from ..conf import petmail_settings
+from ..exceptions import TemplateError
 from .html import html_to_text, inline_css
-from .sandbox import CompiledTemplate, TemplateError, compile_template
+from .sandbox import CompiledTemplate, compile_template
 
 #: Tokens every message can use, besides what the adapter and context providers add.
 LINK_TOKENS = frozenset({"unsubscribe_url", "preferences_url", "view_online_url"})

@@ -23,7 +23,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ..exceptions import PetmailError
+from ..exceptions import TemplateError
 
 #: Jinja statements that reach other templates.
 _FORBIDDEN_NODES: dict[type[nodes.Node], str] = {
@@ -80,10 +80,6 @@ SAFE_FILTERS = frozenset(
 _LOOP_ATTRIBUTES = frozenset(
     {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0"}
 )
-
-
-class TemplateError(PetmailError, ValueError):
-    """A template cannot be used; ``message`` says where and why, for the author."""
 
 
 #: Largest string/list a template may build with ``*`` and largest exponent for ``**``:

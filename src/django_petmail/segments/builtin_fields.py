@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..exceptions import ValueProblem
 from ..models import (
     SEND_ACCEPTED,
     EmailSend,
@@ -23,7 +24,7 @@ from ..models import (
     SubscriptionStatus,
 )
 from .fields import FieldType, register_segment_field, segment_fields
-from .values import ValueProblem, parse_duration_days
+from .values import parse_duration_days
 
 
 def _engagement(op: str, days: int) -> Q:

@@ -62,7 +62,7 @@ ALL_OPS: frozenset[str] = frozenset({op for ops in DEFAULT_OPS.values() for op i
 #: ``lookup(op, value) -> Q`` for fields that are not a plain ORM path.
 Lookup = Callable[[str, Any], Q]
 #: ``parser(op, raw) -> value`` for fields whose values need their own checks; raises
-#: ``django_petmail.segments.values.ValueProblem`` with a message for the author.
+#: ``django_petmail.exceptions.ValueProblem`` with a message for the author.
 ValueParser = Callable[[str, Any], Any]
 
 

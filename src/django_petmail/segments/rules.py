@@ -78,7 +78,7 @@ def _join(prefix: str, name: str) -> str:
 def _node(
     data: Any, path: str, depth: int, errors: list[tuple[str, str]], root: bool = False
 ) -> Node | None:
-    max_depth = int(petmail_settings.SEGMENT_MAX_DEPTH)
+    max_depth = petmail_settings.SEGMENT_MAX_DEPTH
     where = path or "rules"
     if not isinstance(data, dict):
         errors.append(
@@ -181,7 +181,7 @@ def coerce_value(field: SegmentField, op: str, raw: Any) -> Any:
     if op in LIST_OPS:
         if not isinstance(raw, list):
             raise v.ValueProblem(f"'{op}' takes a list of values, got {type(raw).__name__}")
-        limit = int(petmail_settings.SEGMENT_MAX_IN_VALUES)
+        limit = petmail_settings.SEGMENT_MAX_IN_VALUES
         if not raw:
             raise v.ValueProblem(f"'{op}' needs at least one value")
         if len(raw) > limit:

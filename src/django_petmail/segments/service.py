@@ -61,7 +61,7 @@ def members_for_rules(rules: Any) -> QuerySet[NewsletterSubscription]:
 
 def segment_members(segment: CustomerSegment) -> QuerySet[NewsletterSubscription]:
     """The segment's eligible members: its rules now, or its frozen snapshot if static."""
-    if not segment.is_dynamic and segment.snapshot_at is not None:
+    if segment.is_frozen:
         frozen = SegmentMembership.objects.filter(segment=segment, subscription=OuterRef("pk"))
         return eligible_subscriptions().filter(Exists(frozen))
     return members_for_rules(segment.rules)
@@ -76,7 +76,15 @@ class Preview:
 
 def preview(rules: Any, sample_size: int = 10) -> Preview:
     """Count, a few members, and the SQL, for authors checking their rules."""
-    queryset = members_for_rules(rules)
+    return _preview(members_for_rules(rules), sample_size)
+
+
+def preview_segment(segment: CustomerSegment, sample_size: int = 10) -> Preview:
+    """:func:`preview` of a saved segment: its snapshot's members if frozen, else its rules."""
+    return _preview(segment_members(segment), sample_size)
+
+
+def _preview(queryset: QuerySet[NewsletterSubscription], sample_size: int) -> Preview:
     try:
         count = queryset.count()
         rows = queryset.order_by("pk").values("id", "email", "first_name", "language")

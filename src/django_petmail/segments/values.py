@@ -16,13 +16,11 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..exceptions import ValueProblem
+
 _RELATIVE = re.compile(r"^(?P<sign>[+-])(?P<n>\d{1,5})(?P<unit>[dwmy])$")
 _DURATION = re.compile(r"^(?P<n>\d{1,5})(?P<unit>[dwmy])$")
 _UNIT_DAYS = {"d": 1, "w": 7}
-
-
-class ValueProblem(ValueError):
-    """A rule value that cannot be used; the message is shown to the author."""
 
 
 @dataclass(frozen=True)

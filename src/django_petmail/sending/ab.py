@@ -108,8 +108,8 @@ def decide(campaign: EmailCampaign) -> dict[str, Any]:
     ``PETMAIL["AB_CONFIDENCE"]``, else ``PETMAIL["AB_DEFAULT_WINNER"]``."""
     found = results(campaign)
     p_value = two_proportion_p_value(found[ABVariant.A], found[ABVariant.B])
-    confidence = float(petmail_settings.AB_CONFIDENCE)
-    default = str(petmail_settings.AB_DEFAULT_WINNER)
+    confidence = petmail_settings.AB_CONFIDENCE
+    default = petmail_settings.AB_DEFAULT_WINNER
     significant = p_value < 1 - confidence and found[ABVariant.A].rate != found[ABVariant.B].rate
     better = ABVariant.A if found[ABVariant.A].rate > found[ABVariant.B].rate else ABVariant.B
     winner = better if significant else default

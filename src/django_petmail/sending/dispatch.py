@@ -348,7 +348,7 @@ def retry_or_fail(send_ids: list[int], *, fatal: bool = False) -> int:
     how many were given up on (now ``failed``). After a fatal error no attempt is counted:
     every send waits for the mailing to be resumed."""
     now = timezone.now()
-    limit = int(petmail_settings.MAX_RETRIES)
+    limit = petmail_settings.MAX_RETRIES
     retrying = EmailSend.objects.filter(pk__in=send_ids, status=SendStatus.SENDING)
     gave_up = 0
     if not fatal:

@@ -52,7 +52,7 @@ def audience(campaign: EmailCampaign) -> QuerySet[NewsletterSubscription]:
     if not campaign.is_important:
         base = base.exclude(frequency=Frequency.IMPORTANT_ONLY)
         now = timezone.now()
-        for frequency, (cap, days) in dict(petmail_settings.FREQUENCY_CAPS).items():
+        for frequency, (cap, days) in petmail_settings.FREQUENCY_CAPS.items():
             # sent within the window, or queued by another campaign that is going out now
             # (two campaigns started back to back must not both reach a weekly subscriber)
             counted = Q(

@@ -12,9 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from django.core.cache import cache
-
 from ..conf import petmail_settings
+from ..ratelimit import incr_counter
 
 
 class RateBudget:
@@ -34,8 +33,8 @@ class RateBudget:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.limit = int(petmail_settings.RATE_LIMIT_PER_SECOND or 0)
-        workers = max(1, int(petmail_settings.SEND_CONCURRENCY or 1))
+        self.limit = petmail_settings.RATE_LIMIT_PER_SECOND
+        workers = petmail_settings.SEND_CONCURRENCY
         block = block if block is not None else self.limit // workers
         self.block = max(1, min(block, messages) if messages is not None else block)
         self._clock, self._sleep = clock, sleep
@@ -60,13 +59,7 @@ class RateBudget:
 
     def _reserve(self, second: int) -> int:
         """Take up to ``block`` tokens of ``second``; returns how many were left to take."""
-        key = f"petmail:rate:{second}"
-        cache.add(key, 0, timeout=5)
-        try:
-            used = cache.incr(key, self.block)
-        except ValueError:  # expired between add and incr
-            cache.set(key, self.block, timeout=5)
-            used = self.block
+        used = incr_counter(f"petmail:rate:{second}", self.block, timeout=5)
         return max(0, min(self.block, self.limit - (used - self.block)))
 
 

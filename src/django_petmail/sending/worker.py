@@ -43,12 +43,10 @@ def retry_delay(attempt: int) -> int:
 
 def drain(mailing: Mailing, *, budget_seconds: float | None = None) -> DrainResult:
     result = DrainResult()
-    budget = float(
-        budget_seconds if budget_seconds is not None else petmail_settings.SEND_TIME_BUDGET
-    )
+    budget = budget_seconds if budget_seconds is not None else petmail_settings.SEND_TIME_BUDGET
     deadline = time.monotonic() + budget
     claimer = worker_id()
-    size = int(petmail_settings.BATCH_SIZE)
+    size = petmail_settings.BATCH_SIZE
     renderer = Renderer(mailing)
     while True:
         if not mailing.refresh():

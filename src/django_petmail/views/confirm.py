@@ -5,12 +5,12 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..exceptions import InvalidToken
+from ..exceptions import ExpiredToken, InvalidToken
 from ..forms import ResendForm
 from ..links import preferences_url
 from ..models import SubscriptionStatus
 from ..subscriptions import ConfirmOutcome, Consent, confirm, subscribe
-from ..tokens import ExpiredToken, Purpose, resolve_token
+from ..tokens import Purpose, resolve_token
 from .common import invalid_link, ip_allowed, page, rate_limited
 
 

@@ -4,10 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
-from ..exceptions import InvalidToken
+from ..exceptions import InvalidToken, TemplateError
 from ..models import EmailSend
 from ..rendering import build_contexts
-from ..rendering.sandbox import TemplateError
 from ..sending.dispatch import Renderer, recipient_context
 from ..sending.mailing import mailing_of
 from ..tokens import Purpose, resolve_token

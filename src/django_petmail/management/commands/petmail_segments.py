@@ -9,12 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_petmail.exceptions import RuleValidationError
 from django_petmail.models import CustomerSegment
-from django_petmail.segments.service import (
-    preview,
-    refresh_counts,
-    segment_members,
-    snapshot,
-)
+from django_petmail.segments.service import preview, preview_segment, refresh_counts, snapshot
 
 
 class Command(BaseCommand):
@@ -72,23 +67,17 @@ class Command(BaseCommand):
     def _preview(self, options: dict[str, Any]) -> None:
         if options["sample"] < 0 or options["sample"] > 100:
             raise CommandError("--sample must be between 0 and 100.")
+        frozen = False
         if options["rules"] is not None:
             try:
                 rules = json.loads(options["rules"])
             except json.JSONDecodeError as exc:
                 raise CommandError(f"--rules: not valid JSON ({exc}).") from exc
+            result = preview(rules, options["sample"])
         else:
             segment = self._segment(options["slug"])
-            if not segment.is_dynamic and segment.snapshot_at is not None:
-                members = segment_members(segment)
-                self.stdout.write(f"{members.count()} members (frozen)")
-                for email in members.order_by("pk").values_list("email", flat=True)[
-                    : options["sample"]
-                ]:
-                    self.stdout.write(f"  {email}")
-                return
-            rules = segment.rules
-        result = preview(rules, options["sample"])
-        self.stdout.write(f"{result.count} members")
+            result = preview_segment(segment, options["sample"])
+            frozen = segment.is_frozen
+        self.stdout.write(f"{result.count} members" + (" (frozen)" if frozen else ""))
         for row in result.sample:
             self.stdout.write(f"  {row['email']}")
