@@ -36,8 +36,8 @@ from .segments.expressions import compare
 from .segments.fields import FieldType, register_segment_field, segment_fields
 from .segments.values import parse_duration_days
 from .sequences.registry import (
-    register_skip_condition,
     TriggerKind,
+    register_skip_condition,
     register_trigger,
     sequence_triggers,
     skip_conditions,
