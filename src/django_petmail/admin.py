@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import QuerySet
@@ -17,12 +19,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from . import campaigns
 from .campaigns import content_errors as campaign_content_errors
+from .campaigns import preview, progress
+from .exceptions import InvalidTransition, RuleValidationError, TemplateError
 from .gdpr import erase_subscriber, export_subscriber
 from .models import (
     AB_FIELDS,
     AB_SETTINGS,
     COUNTER_FIELDS,
+    ABVariant,
     AutomatedSequence,
     CampaignStatus,
     ConsentEvent,
@@ -37,6 +43,7 @@ from .models import (
     SequenceStep,
     Suppression,
 )
+from .segments.service import preview_segment, refresh_counts, snapshot
 from .subscriptions import Consent, unsubscribe
 
 
@@ -200,9 +207,6 @@ class CustomerSegmentAdmin(admin.ModelAdmin):
     def preview(self, obj: CustomerSegment) -> str:
         from django.utils.html import format_html, format_html_join
 
-        from .exceptions import RuleValidationError
-        from .segments.service import preview_segment
-
         if obj.pk is None:
             return "—"
         try:
@@ -214,7 +218,6 @@ class CustomerSegmentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Recount members"))
     def refresh_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        from .segments.service import refresh_counts
 
         counts = refresh_counts(queryset)
         invalid = [pk for pk, count in counts.items() if count is None]
@@ -228,8 +231,6 @@ class CustomerSegmentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Freeze members (static segment)"))
     def snapshot_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        from .exceptions import RuleValidationError
-        from .segments.service import snapshot
 
         for segment in queryset:
             try:
@@ -370,7 +371,6 @@ class EmailCampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Progress"))
     def progress(self, obj: EmailCampaign) -> str:
-        from .campaigns import progress
 
         p = progress(obj)
         eta = p["eta"] or "—"
@@ -382,9 +382,6 @@ class EmailCampaignAdmin(admin.ModelAdmin):
     @admin.display(description=_("Preview"))
     def content_preview(self, obj: EmailCampaign) -> str:
         from django.utils.html import format_html
-
-        from .campaigns import preview
-        from .exceptions import TemplateError
 
         try:
             shown = preview(obj)
@@ -402,18 +399,18 @@ class EmailCampaignAdmin(admin.ModelAdmin):
         )
 
     def _move(
-        self, request: HttpRequest, queryset: QuerySet[Any], verb: str, **kwargs: Any
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Any],
+        move: Callable[..., Any],
+        **kwargs: Any,
     ) -> None:
         """Apply a lifecycle function of ``campaigns`` to each campaign; refusals become
         error messages, never a server error."""
-        from django.core.exceptions import ValidationError
-
-        from . import campaigns
-        from .exceptions import InvalidTransition
 
         for campaign in queryset:
             try:
-                getattr(campaigns, verb)(campaign, **kwargs)
+                move(campaign, **kwargs)
             except (InvalidTransition, ValidationError) as exc:
                 self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
             else:
@@ -422,27 +419,27 @@ class EmailCampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send now"))
     def start_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, "start")
+        self._move(request, queryset, campaigns.start)
 
     @admin.action(description=_("Pause"))
     def pause_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, "pause")
+        self._move(request, queryset, campaigns.pause)
 
     @admin.action(description=_("Resume"))
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, "resume")
+        self._move(request, queryset, campaigns.resume)
 
     @admin.action(description=_("Cancel"))
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, "cancel")
+        self._move(request, queryset, campaigns.cancel)
 
     @admin.action(description=_("A/B: choose variant A as the winner"))
     def winner_a(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, "set_winner", winner="A")
+        self._move(request, queryset, campaigns.set_winner, winner=ABVariant.A)
 
     @admin.action(description=_("A/B: choose variant B as the winner"))
     def winner_b(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, "set_winner", winner="B")
+        self._move(request, queryset, campaigns.set_winner, winner=ABVariant.B)
 
     @admin.display(description=_("Open %"))
     def open_rate_display(self, obj: EmailCampaign) -> str:

@@ -3,6 +3,7 @@ progress, preview, test sends and the A/B override."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,7 +14,13 @@ from rest_framework.response import Response
 
 from .. import campaigns
 from ..exceptions import InvalidTransition, TemplateError
-from ..models import AB_FIELDS, COUNTER_FIELDS, EmailCampaign, NewsletterSubscription
+from ..models import (
+    AB_FIELDS,
+    COUNTER_FIELDS,
+    CampaignStatus,
+    EmailCampaign,
+    NewsletterSubscription,
+)
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -62,7 +69,10 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance or EmailCampaign()
-        if self.instance is not None and self.instance.status not in ("draft", "scheduled"):
+        if self.instance is not None and self.instance.status not in (
+            CampaignStatus.DRAFT,
+            CampaignStatus.SCHEDULED,
+        ):
             raise serializers.ValidationError(
                 {"status": [f"A {self.instance.status} campaign cannot be edited."]}
             )
@@ -109,16 +119,16 @@ class CampaignViewSet(viewsets.ModelViewSet):
     queryset = EmailCampaign.objects.select_related("segment", "template").order_by("-pk")
 
     def perform_destroy(self, instance: EmailCampaign) -> None:
-        if instance.status not in ("draft", "cancelled"):
+        if instance.status not in (CampaignStatus.DRAFT, CampaignStatus.CANCELLED):
             raise serializers.ValidationError(
                 {"status": [f"A {instance.status} campaign cannot be deleted; cancel it."]}
             )
         instance.delete()
 
-    def _lifecycle(self, verb: str, **kwargs: Any) -> Response:
+    def _lifecycle(self, move: Callable[..., Any], **kwargs: Any) -> Response:
         campaign = self.get_object()
         try:
-            getattr(campaigns, verb)(campaign, **kwargs)
+            move(campaign, **kwargs)
         except InvalidTransition as exc:
             return _conflict(exc)
         except DjangoValidationError as exc:
@@ -128,31 +138,31 @@ class CampaignViewSet(viewsets.ModelViewSet):
 
     @action(detail=True, methods=["post"])
     def start(self, request: Request, pk: Any = None) -> Response:
-        return self._lifecycle("start")
+        return self._lifecycle(campaigns.start)
 
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: Any = None) -> Response:
-        return self._lifecycle("pause")
+        return self._lifecycle(campaigns.pause)
 
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: Any = None) -> Response:
-        return self._lifecycle("resume")
+        return self._lifecycle(campaigns.resume)
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:
-        return self._lifecycle("cancel")
+        return self._lifecycle(campaigns.cancel)
 
     @action(detail=True, methods=["post"])
     def schedule(self, request: Request, pk: Any = None) -> Response:
         serializer = ScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return self._lifecycle("schedule", when=serializer.validated_data["scheduled_at"])
+        return self._lifecycle(campaigns.schedule, when=serializer.validated_data["scheduled_at"])
 
     @action(detail=True, methods=["post"])
     def winner(self, request: Request, pk: Any = None) -> Response:
         serializer = WinnerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return self._lifecycle("set_winner", winner=serializer.validated_data["winner"])
+        return self._lifecycle(campaigns.set_winner, winner=serializer.validated_data["winner"])
 
     @action(detail=True, methods=["get"])
     def progress(self, request: Request, pk: Any = None) -> Response:

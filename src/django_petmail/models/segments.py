@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from ..exceptions import RuleValidationError
 from .subscriptions import NewsletterSubscription
 
 
@@ -50,7 +51,7 @@ class CustomerSegment(models.Model):
 
     def clean(self) -> None:
         """Reject rules that do not validate, listing each problem with its JSON path."""
-        from ..exceptions import RuleValidationError
+        # the segment service imports this module: looked up when called, not at import
         from ..segments.service import rules_q
 
         try:
@@ -62,6 +63,7 @@ class CustomerSegment(models.Model):
 
     def get_members(self) -> QuerySet[NewsletterSubscription]:
         """Current eligible members (the design's entry point)."""
+        # the segment service imports this module: looked up when called, not at import
         from ..segments.service import segment_members
 
         return segment_members(self)

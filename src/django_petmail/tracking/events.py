@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from anymail.signals import EventType as AnymailEvent
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -43,17 +44,17 @@ logger = logging.getLogger(__name__)
 
 #: anymail's normalized event types → ours; the others (queued, autoresponded, inbound,
 #: subscribed, unknown) say nothing about a marketing send and are ignored.
-EVENT_TYPES = {
-    "sent": EventType.SEND,
-    "delivered": EventType.DELIVERY,
-    "opened": EventType.OPEN,
-    "clicked": EventType.CLICK,
-    "bounced": EventType.BOUNCE,
-    "complained": EventType.COMPLAINT,
-    "unsubscribed": EventType.UNSUBSCRIBE,
-    "deferred": EventType.DEFERRED,
-    "rejected": EventType.REJECTED,
-    "failed": EventType.FAILED,
+EVENT_TYPES: dict[str, str] = {
+    AnymailEvent.SENT: EventType.SEND,
+    AnymailEvent.DELIVERED: EventType.DELIVERY,
+    AnymailEvent.OPENED: EventType.OPEN,
+    AnymailEvent.CLICKED: EventType.CLICK,
+    AnymailEvent.BOUNCED: EventType.BOUNCE,
+    AnymailEvent.COMPLAINED: EventType.COMPLAINT,
+    AnymailEvent.UNSUBSCRIBED: EventType.UNSUBSCRIBE,
+    AnymailEvent.DEFERRED: EventType.DEFERRED,
+    AnymailEvent.REJECTED: EventType.REJECTED,
+    AnymailEvent.FAILED: EventType.FAILED,
 }
 
 # The states a send may move *from* into each engagement or terminal state: the ones
