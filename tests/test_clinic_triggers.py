@@ -152,3 +152,28 @@ def test_fixtures_and_raw_saves_do_not_fire():
     remember_status(Order, order, raw=True)
     fire_on_completion(Order, order, created=True, raw=True)
     assert not pm.SequenceEnrollment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_sequences_step_enrolls_converts_and_reports():
+    from io import StringIO
+
+    from clinic.demo import sequences_step
+    from django_petmail.models import NewsletterSubscription
+
+    owners = [OwnerFactory() for _ in range(6)]
+    for owner in owners:
+        SubscriptionFactory(owner=owner, email=owner.email, status="pending")
+    command = type("Command", (), {"stdout": StringIO(), "stderr": StringIO()})()
+    lines = sequences_step(command, {})
+    text = "\n".join(lines)
+    assert "confirmed             6" in text
+    assert NewsletterSubscription.objects.filter(status="active").count() == 6
+    welcome = pm.AutomatedSequence.objects.get(name="Bienvenida (demo)")
+    statuses = set(welcome.enrollments.values_list("status", flat=True))
+    assert statuses == {"completed", "converted"}
+    assert welcome.steps.get(step_number=1).sent_count == 6
+    # one send per step per enrollment, whatever the number of runs
+    assert pm.EmailSend.objects.filter(sequence_step__sequence=welcome).count() == sum(
+        welcome.steps.values_list("sent_count", flat=True)
+    )
