@@ -409,4 +409,190 @@ def _post_office_peer(
         template.delete()
 
 
-ALL = [segmentation, fanout, render_send]
+SEQUENCE_N = 100_000  # due enrollments at full size (--scale 1.0)
+
+# The enrollment step written by hand: the same rows, one INSERT … SELECT.
+ENROLL_FLOOR_SQL = """
+INSERT INTO django_petmail_sequenceenrollment
+    (sequence_id, owner_id, subscription_id, cycle, current_step, status, context,
+     cancelled_reason, enrolled_at, updated_at)
+SELECT %(sequence)s, s.owner_id, s.id, 0, 0, 'active', '{}'::jsonb, '', now(), now()
+FROM django_petmail_newslettersubscription s
+WHERE s.status = 'active' AND NOT s.is_paused AND s.subscribed_at >= %(cutoff)s
+  AND NOT EXISTS (SELECT 1 FROM django_petmail_suppression x WHERE x.email_hash = s.email_hash)
+ON CONFLICT DO NOTHING
+"""
+
+
+def sequence_processing(info: dict[str, Any]) -> list[Row]:
+    """N due enrollments of a one-step sequence processed end to end — ``process()`` (the
+    step's sends in one INSERT … SELECT, the enrollments advanced and completed) then
+    ``deliver_step()`` through MimeBackend — as a ratio to the campaign pipeline on the same
+    messages in the same run (``start()``'s fan-out, then ``deliver()``): one pipeline, so
+    the goal is ≥ 0.8× the campaign's rate. Then the enrollment step (``enroll()`` of the
+    same subscribers) against a hand-written INSERT … SELECT, and the number of queries of
+    one ``process()`` at N/10 and at N due enrollments (constant)."""
+    from datetime import timedelta
+
+    from django.test.utils import CaptureQueriesContext
+
+    from django_petmail import campaigns, signals
+    from django_petmail.models import (
+        AutomatedSequence,
+        CustomerSegment,
+        EmailCampaign,
+        EmailSend,
+        NewsletterSubscription,
+        SequenceStep,
+    )
+    from django_petmail.receivers import queue_workers
+    from django_petmail.sequences.delivery import deliver_step
+    from django_petmail.sequences.enrollment import enroll
+    from django_petmail.sequences.progression import process
+
+    target = max(100, int(SEQUENCE_N * info["subscriptions"] / 1_000_000))
+    # the most recent ~`target` eligible subscribers; a segment of exactly them for the campaign
+    cutoff = (
+        NewsletterSubscription.objects.filter(status="active")
+        .order_by("-subscribed_at")
+        .values_list("subscribed_at", flat=True)[target - 1]
+    )
+    who = NewsletterSubscription.objects.filter(subscribed_at__gte=cutoff)
+    twin_segment, _ = CustomerSegment.objects.update_or_create(
+        slug="bench-sequence-twin",
+        defaults={
+            "name": "bench sequence twin",
+            "rules": {
+                "operator": "AND",
+                "conditions": [
+                    {"field": "subscribed_at", "op": "gte", "value": cutoff.isoformat()}
+                ],
+            },
+        },
+    )
+
+    # workers are not queued by process(): this scenario calls deliver_step() itself
+    signals.sends_queued.disconnect(dispatch_uid="django_petmail.queue_workers")
+    AutomatedSequence.objects.filter(is_active=True).update(is_active=False)
+    AutomatedSequence.objects.filter(name="bench sequence").delete()
+    sequence = AutomatedSequence.objects.create(name="bench sequence", trigger_type="signup")
+    subject = "{{ first_name }}, consejos para {{ pet_name }}"
+    step = SequenceStep.objects.create(
+        sequence=sequence, step_number=1, subject=subject, html_content=HTML
+    )
+    campaign, _ = EmailCampaign.objects.update_or_create(
+        name="bench sequence twin",
+        defaults={
+            "subject": subject,
+            "html_content": HTML,
+            "segment": twin_segment,
+            "is_important": True,
+            "status": "draft",
+        },
+    )
+
+    def clear_enrollments() -> None:
+        with connection.cursor() as cur:
+            cur.execute(
+                "DELETE FROM django_petmail_emailsend WHERE sequence_step_id = %s", [step.pk]
+            )
+            cur.execute(
+                "DELETE FROM django_petmail_sequenceenrollment WHERE sequence_id = %s",
+                [sequence.pk],
+            )
+        connection.cursor().execute("VACUUM django_petmail_sequenceenrollment")
+
+    def ours_enroll() -> int:
+        return enroll(sequence, who)
+
+    def floor_enroll() -> int:
+        with connection.cursor() as cur:
+            cur.execute(ENROLL_FLOOR_SQL, {"sequence": sequence.pk, "cutoff": cutoff})
+            return int(cur.rowcount)
+
+    enrolled = measure(ours_enroll, setup=clear_enrollments)
+    enrolled_floor = measure(floor_enroll, setup=clear_enrollments)
+    assert enrolled.result == enrolled_floor.result, (enrolled.result, enrolled_floor.result)
+    n = enrolled.result
+
+    def make_due(count: int | None = None) -> None:
+        """Every enrollment (or the first ``count``) due for step 1; the rest completed."""
+        with connection.cursor() as cur:
+            cur.execute(
+                "DELETE FROM django_petmail_emailsend WHERE sequence_step_id = %s", [step.pk]
+            )
+            cur.execute(
+                "UPDATE django_petmail_sequenceenrollment SET status = 'completed', "
+                "current_step = 1, next_send_at = NULL WHERE sequence_id = %s",
+                [sequence.pk],
+            )
+            cur.execute(
+                """
+                UPDATE django_petmail_sequenceenrollment SET status = 'active',
+                    current_step = 0, next_send_at = now() - interval '1 minute',
+                    completed_at = NULL
+                WHERE id IN (SELECT id FROM django_petmail_sequenceenrollment
+                             WHERE sequence_id = %s ORDER BY id LIMIT %s)
+                """,
+                [sequence.pk, count if count is not None else n],
+            )
+            cur.execute("VACUUM ANALYZE django_petmail_emailsend")
+            cur.execute("VACUUM ANALYZE django_petmail_sequenceenrollment")
+        SequenceStep.objects.filter(pk=step.pk).update(sent_count=0)
+
+    def ours() -> int:
+        process(now=timezone.now())
+        return deliver_step(step.pk, budget_seconds=3600).sent
+
+    def reset_campaign() -> None:
+        EmailSend.objects.filter(campaign=campaign).delete()
+        EmailCampaign.objects.filter(pk=campaign.pk).update(status="draft", sent_count=0)
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE django_petmail_emailsend")
+
+    def twin() -> int:
+        # the same subscribers: a campaign to a segment of exactly them
+        fresh = EmailCampaign.objects.get(pk=campaign.pk)
+        campaigns.start(fresh, enqueue=False)
+        return campaigns.deliver(fresh.pk, budget_seconds=3600).sent
+
+    repeat = 1 if n > 20_000 else 3
+    try:
+        seq = measure(_counting(ours), repeat=repeat, setup=make_due)
+        camp = measure(_counting(twin), repeat=repeat, setup=reset_campaign)
+        for name, (sent, built, _size) in [("sequence", seq.result), ("campaign", camp.result)]:
+            assert sent == built == n, (name, sent, built, n)
+
+        queries = {}
+        for count in (max(1, n // 10), n):
+            make_due(count)
+            with CaptureQueriesContext(connection) as ctx:
+                process(now=timezone.now() + timedelta(seconds=1))
+            queries[count] = len(ctx.captured_queries)
+    finally:
+        signals.sends_queued.connect(queue_workers, dispatch_uid="django_petmail.queue_workers")
+        reset_campaign()
+        clear_enrollments()
+    print(
+        "sequence: queries per process(): "
+        + ", ".join(f"{count:,} due → {q}" for count, q in queries.items())
+    )
+    seq_rate, camp_rate = n / seq.seconds, n / camp.seconds
+    return [
+        Row(
+            f"sequence step {n:,} ({seq_rate:,.0f}/s; campaign {camp_rate:,.0f}/s)",
+            seq,
+            camp,
+            "≥0.8× rate",
+        ),
+        Row(
+            f"sequence enroll {n:,} (INSERT…SELECT; process() "
+            f"{'/'.join(str(q) for q in queries.values())} queries)",
+            enrolled,
+            enrolled_floor,
+            "≤1.5×",
+        ),
+    ]
+
+
+ALL = [segmentation, fanout, render_send, sequence_processing]

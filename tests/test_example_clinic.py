@@ -73,6 +73,9 @@ def test_demo_command_prints_the_report():
     assert "consent ledger subscribed, confirmed, unsubscribed" in text
     assert "Segment 'perros-activos'" in text
     assert "A/B campaign (SMTP sink)" in text
+    assert "Automated sequences (SMTP sink, 7 simulated days)" in text
+    assert "Bienvenida (demo) (marketing, trigger signup)" in text
+    assert "Recordatorio de vacunas (demo) (service, trigger vaccination_due)" in text
     with pytest.raises(CommandError, match="--owners"):
         call_command("demo", "--owners", "0", stdout=StringIO())
 

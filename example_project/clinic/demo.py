@@ -224,6 +224,12 @@ def ab_campaign_step(command: Any, options: dict[str, Any]) -> list[str]:
 
 def _post_ses_open(send: Any) -> int:
     """POST the SNS notification SES sends when ``send``'s message is opened; 1 if accepted."""
+    return _post_ses_event(send, "Open")
+
+
+def _post_ses_event(send: Any, kind: str, link: str = "https://huellas.example/") -> int:
+    """POST the SNS notification SES sends for an ``Open`` or ``Click`` of ``send``'s message
+    to the real tracking webhook; 1 if accepted."""
     import base64
     import json
 
@@ -231,9 +237,12 @@ def _post_ses_open(send: Any) -> int:
     from django.test import Client
     from django.utils import timezone
 
-    sns_id = f"demo-open-{send.pk}"
+    sns_id = f"demo-{kind.lower()}-{send.pk}"
+    detail: dict[str, Any] = {"userAgent": "Mozilla/5.0 (demo)"}
+    if kind == "Click":
+        detail["link"] = link
     event = {
-        "eventType": "Open",
+        "eventType": kind,
         "mail": {
             "messageId": send.esp_message_id,
             "destination": [send.email_address],
@@ -241,7 +250,7 @@ def _post_ses_open(send: Any) -> int:
                 {"name": "X-Metadata", "value": json.dumps({"send_id": send.pk})},
             ],
         },
-        "open": {"userAgent": "Mozilla/5.0 (demo)"},
+        kind.lower(): detail,
     }
     body = {
         "Type": "Notification",
@@ -264,4 +273,186 @@ def _post_ses_open(send: Any) -> int:
     return int(response.status_code == 200)
 
 
-STEPS: list[Step] = [seed_step, subscription_round_trip_step, segment_step, ab_campaign_step]
+WELCOME = "Bienvenida (demo)"
+VACCINATION = "Recordatorio de vacunas (demo)"
+
+
+def _demo_sequences() -> tuple[Any, Any]:
+    """The welcome series (marketing, on ``signup``, goal ``purchase``) and the vaccination
+    reminder (service mail, on ``vaccination_due`` 14 days ahead, skipped by owners who
+    already have an appointment). Made again on every run of the demo."""
+    from datetime import time
+
+    from django_petmail.models import AutomatedSequence, SequenceStep
+
+    AutomatedSequence.objects.filter(name__in=[WELCOME, VACCINATION]).delete()
+    welcome = AutomatedSequence(
+        name=WELCOME,
+        trigger_type="signup",
+        goal_trigger="purchase",
+        description="Three emails over five days; a purchase ends it (converted).",
+    )
+    welcome.full_clean()
+    welcome.save()
+    steps = [
+        (1, 0, None, "¡Bienvenido a Huellas, {{ first_name }}!", "Gracias por suscribirte."),
+        (2, 2, None, "{{ first_name }}, conoce a nuestro equipo", "Te presentamos al equipo."),
+        (3, 3, time(9, 0), "Un 10 % en tu primera compra", "Usa el código HUELLAS10."),
+    ]
+    for number, days, at, subject, body in steps:
+        step = SequenceStep(
+            sequence=welcome,
+            step_number=number,
+            delay_days=days,
+            send_time=at,
+            subject=subject,
+            html_content=(
+                f"<p>Hola {{{{ first_name }}}}. {body}</p>"
+                '<p><a href="https://huellas.example/tienda">Visita la tienda</a></p>'
+            ),
+        )
+        step.full_clean()
+        step.save()
+    vaccination = AutomatedSequence(
+        name=VACCINATION,
+        trigger_type="vaccination_due",
+        trigger_conditions={"days_before": 14},
+        is_marketing=False,
+        description="Service mail: sent even to owners who left the newsletter.",
+    )
+    vaccination.full_clean()
+    vaccination.save()
+    for number, days, at, subject in [
+        (1, 0, time(10, 0), "{{ first_name }}, a {{ pet_name }} le toca vacunarse"),
+        (2, 5, time(10, 0), "Recordatorio: la vacuna de {{ pet_name }}"),
+    ]:
+        step = SequenceStep(
+            sequence=vaccination,
+            step_number=number,
+            delay_days=days,
+            send_time=at,
+            subject=subject,
+            html_content=(
+                '<p>Pide cita en <a href="https://huellas.example/citas">'
+                "huellas.example/citas</a>.</p>"
+            ),
+            skip_if={"has_appointment": True},
+        )
+        step.full_clean()
+        step.save()
+    return welcome, vaccination
+
+
+def sequences_step(command: Any, options: dict[str, Any]) -> list[str]:
+    """Automated sequences over a simulated week, over real SMTP.
+
+    The clinic's pending subscribers confirm (the real ``confirm()``, whose ``signup``
+    trigger enrolls them in the welcome series); ``process_automated_sequences``' work
+    (:func:`~django_petmail.sequences.progression.process`) runs every 6 simulated hours for
+    7 days, enrolling owners with a vaccination due in 14 days and sending due steps through
+    the in-process workers; on day 1 a third of the welcomed owners complete an order (the
+    clinic's ``post_save`` fires ``purchase``, the welcome series' goal: converted). Finally
+    the demo posts SES open and click notifications for some step sends to the real
+    tracking webhook, and reports each step's counters.
+    """
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.test import override_settings
+    from django.utils import timezone
+
+    from django_petmail.models import EmailSend, SequenceEnrollment, SubscriptionStatus
+    from django_petmail.sequences.progression import process
+    from django_petmail.subscriptions import confirm
+
+    from .models import OrderStatus
+    from .smtp_sink import SMTPSink
+
+    welcome, vaccination = _demo_sequences()
+    start = timezone.now()
+    lines = ["Automated sequences (SMTP sink, 7 simulated days)"]
+    with SMTPSink() as sink, override_settings(**sink.django_settings()):
+        pending = list(NewsletterSubscription.objects.filter(status=SubscriptionStatus.PENDING))
+        for subscription in pending:
+            confirm(subscription)
+        enrolled = SequenceEnrollment.objects.filter(sequence=welcome)
+        lines.append(
+            f"  confirmed      {len(pending):>8}  pending subscribers → welcome series "
+            f"enrollments: {enrolled.count()}"
+        )
+        buyers = 0
+        runs = 0
+        for hours in range(0, 7 * 24 + 1, 6):
+            now = start + timedelta(hours=hours)
+            process(now=now)
+            runs += 1
+            if hours == 30:  # day 1: a third of the welcomed owners buy something
+                for enrollment in enrolled.filter(owner__isnull=False).select_related("owner"):
+                    if enrollment.pk % 3:
+                        continue
+                    order = Order.objects.create(
+                        owner=enrollment.owner, status=OrderStatus.PENDING, total=Decimal("35.90")
+                    )
+                    order.status = OrderStatus.COMPLETED
+                    order.save()  # the clinic's receiver fires "purchase"
+                    buyers += 1
+        lines.append(
+            f"  process runs   {runs:>8}  (every 6 simulated hours); orders completed on "
+            f"day 1: {buyers}"
+        )
+        posted = 0
+        sent = list(
+            EmailSend.objects.filter(
+                sequence_step__sequence__in=[welcome, vaccination], status="sent"
+            ).order_by("pk")
+        )
+        for send in sent:
+            if send.pk % 100 < 45:  # ~45 % open…
+                posted += _post_ses_event(send, "Open")
+            if send.pk % 100 < 15:  # …and a third of those click
+                posted += _post_ses_event(send, "Click", "https://huellas.example/tienda")
+        lines.append(f"  SES events     {posted:>8}  opens and clicks posted to the webhook")
+        lines.extend(_sequence_report(welcome, vaccination))
+        lines.append(f"  SMTP sink received {len(sink.messages)} messages")
+    return lines
+
+
+def _sequence_report(*sequences: Any) -> list[str]:
+    from django_petmail.models import EmailSend, SequenceEnrollment, SequenceStep
+
+    lines = []
+    for sequence in sequences:
+        by_status = dict(
+            SequenceEnrollment.objects.filter(sequence=sequence)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+        )
+        kind = "marketing" if sequence.is_marketing else "service"
+        lines.append(
+            f"  {sequence.name} ({kind}, trigger {sequence.trigger_name}): enrolled "
+            f"{sum(by_status.values())}, "
+            + ", ".join(f"{k}={v}" for k, v in sorted(by_status.items()))
+        )
+        lines.append(
+            f"    {'step':<6}{'sent':>7}{'skipped':>9}{'opened':>8}{'clicked':>9}{'converted':>11}"
+        )
+        skipped = dict(
+            EmailSend.objects.filter(sequence_step__sequence=sequence, status="skipped")
+            .values_list("sequence_step")
+            .annotate(n=Count("pk"))
+        )
+        for step in SequenceStep.objects.filter(sequence=sequence).order_by("step_number"):
+            lines.append(
+                f"    #{step.step_number:<5}{step.sent_count:>7}{skipped.get(step.pk, 0):>9}"
+                f"{step.open_count:>8}{step.click_count:>9}{step.conversion_count:>11}"
+            )
+    return lines
+
+
+STEPS: list[Step] = [
+    seed_step,
+    subscription_round_trip_step,
+    segment_step,
+    ab_campaign_step,
+    sequences_step,
+]

@@ -227,9 +227,13 @@ register_skip_condition(
 )
 
 # --- Scheduled triggers: (sequence, now) -> owners to enroll -------------------------------
+# Each declares the ``trigger_conditions`` it accepts; a sequence's conditions are checked
+# against the declaration when it is saved. The event triggers ``purchase`` and
+# ``appointment`` are the package's built-ins: the clinic fires them from its own models
+# (clinic/receivers.py).
 
 
-@register_trigger("vaccination_due", label="Vacuna pendiente")
+@register_trigger("vaccination_due", label="Vacuna pendiente", conditions={"days_before": int})
 def vaccination_due(sequence: Any, now: Any) -> Any:
     days = int((sequence.trigger_conditions or {}).get("days_before", 14))
     window = now.date() + timedelta(days=days)
@@ -242,7 +246,7 @@ def vaccination_due(sequence: Any, now: Any) -> Any:
     return get_owner_model()._default_manager.filter(Exists(due))
 
 
-@register_trigger("birthday", label="Cumpleaños de la mascota")
+@register_trigger("birthday", label="Cumpleaños de la mascota", conditions={})
 def pet_birthday(sequence: Any, now: Any) -> Any:
     today = now.date()
     pets = Pet.objects.filter(
@@ -251,7 +255,7 @@ def pet_birthday(sequence: Any, now: Any) -> Any:
     return get_owner_model()._default_manager.filter(Exists(pets))
 
 
-@register_trigger("abandoned_cart", label="Carrito abandonado")
+@register_trigger("abandoned_cart", label="Carrito abandonado", conditions={"hours": int})
 def abandoned_cart(sequence: Any, now: Any) -> Any:
     hours = int((sequence.trigger_conditions or {}).get("hours", 4))
     carts = Cart.objects.filter(
