@@ -151,6 +151,7 @@ class EmailSend(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status"], name="petmail_send_campaign_status"),
+            models.Index(fields=["sequence_step", "status"], name="petmail_send_step_status"),
             models.Index(
                 fields=["esp_message_id"],
                 condition=~Q(esp_message_id=""),

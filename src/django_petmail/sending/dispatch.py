@@ -136,6 +136,7 @@ def dispatch_batch(
         return BatchResult()
     try:
         contexts = build_contexts([s.subscription for s in live]) if live else {}
+        extras = mailing.recipient_extras([s.pk for s in live]) if live else {}
         connection = get_connection()
         connection.open()
     except Exception as exc:  # a host provider or the mail server failed: keep the batch
@@ -144,7 +145,7 @@ def dispatch_batch(
             outcome = Outcome.FATAL
         outcomes.give_back([s.pk for s in live], outcome, reason)
         return _record(mailing, outcomes, now)
-    sender = _Sender(mailing, renderer or Renderer(mailing), connection, contexts)
+    sender = _Sender(mailing, renderer or Renderer(mailing), connection, contexts, extras)
     budget = ratecap.RateBudget(messages=len(live))
     try:
         for index, send in enumerate(live):
@@ -203,8 +204,10 @@ class _Sender:
         renderer: Renderer,
         connection: Any,
         contexts: dict[int, dict[str, Any]],
+        extras: dict[int, dict[str, Any]],
     ) -> None:
         self.mailing = mailing
+        self.extras = extras
         self.renderer = renderer
         self.connection = connection
         self.contexts = contexts
@@ -221,6 +224,8 @@ class _Sender:
         context = recipient_context(
             sub, send.pk, self.contexts.get(sub.pk, {}), site_url=self.site_url
         )
+        if send.pk in self.extras:
+            context.update(self.extras[send.pk])
         with translation.override(sub.language or None):
             rendered = content.render(context)
         message = build_marketing_message(

@@ -76,6 +76,10 @@ class Mailing(ABC):
     def metadata(self) -> dict[str, Any]:
         return {f"{self.kind}_id": self.pk}
 
+    def recipient_extras(self, send_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Per-send template values beyond the subscriber's own (one query per batch)."""
+        return {}
+
     def counter_rows(self) -> QuerySet[Any]:
         """The row whose counters move with its sends' outcomes."""
         model: type[Model] = type(self.obj)
@@ -162,6 +166,12 @@ class StepMailing(Mailing):
 
     def metadata(self) -> dict[str, Any]:
         return {"step_id": self.pk, "sequence_id": self.obj.sequence_id}
+
+    def recipient_extras(self, send_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """The data the trigger was fired with (``trigger(name, owner, amount=…)``), as
+        ``{{ trigger.amount }}`` in the step's templates."""
+        rows = EmailSend.objects.filter(pk__in=send_ids).values_list("pk", "enrollment__context")
+        return {pk: {"trigger": context or {}} for pk, context in rows}
 
 
 def sequence_recipients(sequence: AutomatedSequence) -> QuerySet[NewsletterSubscription]:

@@ -33,6 +33,7 @@ def view_online_view(request: HttpRequest, token: str) -> HttpResponse:
     context = recipient_context(
         subscription, send.pk, build_contexts([subscription]).get(subscription.pk, {})
     )
+    context.update(mailing.recipient_extras([send.pk]).get(send.pk, {}))
     try:
         content = Renderer(mailing).content(send.ab_variant, subscription.language)
         with translation.override(subscription.language or None):
