@@ -279,8 +279,8 @@ def test_reentry_always_restarts_with_one_running_enrollment():
         [{}, {"delay_days": 3}], trigger_type="purchase", reentry="always"
     )
     sub = SubscriptionFactory()
-    now = timezone.now()
     django_petmail.trigger("purchase", sub)
+    now = timezone.now()
     process(now=now)
     first = pm.SequenceEnrollment.objects.get(sequence=seq, cycle=0)
     step_two = pm.EmailSend.objects.filter(enrollment=first)

@@ -84,9 +84,10 @@ def enroll(
 ) -> int:
     """Enroll those of ``subscriptions`` who may enter; returns how many were enrolled.
 
-    One statement whatever the size of the set (plus one UPDATE for ``always``). Their first
-    step is scheduled by the next ``process_automated_sequences`` run, or at once by
-    :func:`django_petmail.sequences.progression.schedule`.
+    One statement whatever the size of the set (plus one UPDATE for ``always``), then their
+    first step is scheduled at once (:func:`~django_petmail.sequences.progression.schedule`,
+    one UPDATE per step), its delay counted from ``now``; the next
+    ``process_automated_sequences`` run after that time sends it.
     """
     now = now or timezone.now()
     if not sequence.is_active:
@@ -154,6 +155,12 @@ def enroll(
             rows,
             ignore_conflicts=True,
         )
+        if count:
+            # The first step's delay counts from the enrollment, not from whenever the next
+            # beat happens to run (a few more UPDATEs, over the new enrollments only).
+            from .progression import schedule  # progression imports this module
+
+            schedule(sequence, now)
     if count:
         signals.send_on_commit(
             signals.enrolled, AutomatedSequence, sequence=sequence, count=count, trigger=trigger
