@@ -269,11 +269,15 @@ def convert(subscription: NewsletterSubscription, goal: str) -> int:
         EmailSend.objects.filter(enrollment_id__in=ids, status__in=SEND_WAITING).update(
             status=SendStatus.CANCELLED, updated_at=now
         )
+        # the last step that reached them is the highest step *number* sent, not the highest
+        # row id (steps are added and renumbered in any order)
+        last_sent = EmailSend.objects.filter(
+            enrollment_id=OuterRef("pk"), status__in=SEND_ACCEPTED
+        ).order_by("-sequence_step__step_number")
         last_steps = (
-            EmailSend.objects.filter(enrollment_id__in=ids, status__in=SEND_ACCEPTED)
-            .order_by()
-            .values("enrollment")
-            .annotate(step=Max("sequence_step_id"))
+            SequenceEnrollment.objects.filter(pk__in=ids)
+            .annotate(step=Subquery(last_sent.values("sequence_step_id")[:1]))
+            .filter(step__isnull=False)
             .values_list("step", flat=True)
         )
         _count_conversions(list(last_steps))
