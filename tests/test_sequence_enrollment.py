@@ -99,7 +99,9 @@ def test_custom_event_trigger_registered_by_the_host():
         "pet_adopted", adopted, kind="event", conditions={"species": str}
     ):
         dogs = make_sequence(
-            trigger_type="custom", custom_trigger="pet_adopted", trigger_conditions={"species": "dog"}
+            trigger_type="custom",
+            custom_trigger="pet_adopted",
+            trigger_conditions={"species": "dog"},
         )
         dogs.full_clean()
         cat_person, dog_person = SubscriptionFactory(), SubscriptionFactory()
@@ -275,9 +277,7 @@ def test_reentry_after_completion_waits_for_the_running_enrollment():
 
 
 def test_reentry_always_restarts_with_one_running_enrollment():
-    seq = make_sequence(
-        [{}, {"delay_days": 3}], trigger_type="purchase", reentry="always"
-    )
+    seq = make_sequence([{}, {"delay_days": 3}], trigger_type="purchase", reentry="always")
     sub = SubscriptionFactory()
     django_petmail.trigger("purchase", sub)
     now = timezone.now()
