@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.db import transaction
 from django.db.models import (
@@ -199,10 +201,20 @@ def subscription_of(recipient: Any) -> NewsletterSubscription | None:
     )
 
 
+def _json_value(value: Any) -> Any:
+    """The values a host passes that JSON lacks, written as text (an order's ``Decimal``
+    total, a date); anything else is refused rather than stored as its ``repr``."""
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _bounded_context(data: dict[str, Any]) -> dict[str, Any]:
     try:
-        encoded = json.dumps(data, default=str)
-    except (TypeError, ValueError) as exc:
+        encoded = json.dumps(data, default=_json_value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"data: cannot be stored as JSON ({exc})") from None
     if len(encoded) > MAX_CONTEXT_BYTES:
         raise ValueError(f"data: {len(encoded)} bytes; at most {MAX_CONTEXT_BYTES}")
