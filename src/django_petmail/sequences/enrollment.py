@@ -8,7 +8,9 @@ pass. The re-entry policy only changes the ``cycle`` the SELECT proposes:
 * ``never`` — always cycle 0: anyone enrolled once conflicts forever;
 * ``after_completion`` — the next cycle; the partial unique constraint on running
   enrollments makes it conflict while one still runs;
-* ``always`` — the running enrollment is cancelled (``re-entered``) first, then as above.
+* ``always`` — the running enrollment is cancelled (``re-entered``) first, then as above;
+  only for events: a scheduled trigger re-finds the same people on every run, and
+  restarting them would resend step 1 every minute.
 """
 
 from __future__ import annotations
@@ -83,8 +85,13 @@ def enroll(
     context: dict[str, Any] | None = None,
     trigger: str = "",
     now: datetime | None = None,
+    restart: bool = True,
 ) -> int:
     """Enroll those of ``subscriptions`` who may enter; returns how many were enrolled.
+
+    ``restart=False`` keeps running enrollments under ``always`` (the policy then acts as
+    ``after_completion``): a scheduled trigger finds whoever *still* matches its condition
+    on every run, which is not a new event.
 
     One statement whatever the size of the set (plus one UPDATE for ``always``), then their
     first step is scheduled at once (:func:`~django_petmail.sequences.progression.schedule`,
@@ -97,7 +104,7 @@ def enroll(
     who = audience(sequence).filter(pk__in=subscriptions.order_by().values("pk"))
     cycle: Any = Value(0, output_field=IntegerField())
     with transaction.atomic():
-        if sequence.reentry == ReentryPolicy.ALWAYS:
+        if restart and sequence.reentry == ReentryPolicy.ALWAYS:
             cancel(
                 SequenceEnrollment.objects.filter(
                     sequence=sequence, subscription__in=who.values("pk")
