@@ -316,3 +316,16 @@ def test_enroll_segment_enrolls_its_eligible_members_in_one_call(django_assert_m
     assert enroll_segment(seq, segment) == 0  # again: nobody twice
     process(now=timezone.now())
     assert len(mail.outbox) == 30
+
+
+@pytest.mark.parametrize("reentry", ["always", "after_completion"])
+def test_a_scheduled_trigger_that_still_matches_does_not_restart_a_running_enrollment(reentry):
+    now = timezone.now()
+    winback = make_sequence([{}, {"delay_days": 2}], trigger_type="inactivity", reentry=reentry)
+    asleep = SendFactory(sent_at=now - timedelta(days=120), status="sent").subscription
+    for minutes in range(3):  # the beat runs every minute; asleep is still inactive
+        process(now=now + timedelta(minutes=minutes))
+    assert subjects_to(asleep.email) == ["Paso 1"]
+    assert cycles(winback, asleep) == [(0, "active")]
+    process(now=now + timedelta(days=2, minutes=1))
+    assert subjects_to(asleep.email) == ["Paso 1", "Paso 2"]
