@@ -171,6 +171,9 @@ class SequenceStep(SendCounters):
         skip_problems = skip_condition_errors(self.skip_if)
         if skip_problems:
             errors.setdefault("skip_if", []).extend(skip_problems)
+        if self.step_number is not None and self.step_number < 1:
+            # current_step 0 means "no step yet": a step 0 would never be sent
+            errors.setdefault("step_number", []).append("step numbers start at 1")
         if errors:
             raise ValidationError(errors)
 

@@ -8,7 +8,9 @@ pass. The re-entry policy only changes the ``cycle`` the SELECT proposes:
 * ``never`` — always cycle 0: anyone enrolled once conflicts forever;
 * ``after_completion`` — the next cycle; the partial unique constraint on running
   enrollments makes it conflict while one still runs;
-* ``always`` — the running enrollment is cancelled (``re-entered``) first, then as above.
+* ``always`` — the running enrollment is cancelled (``re-entered``) first, then as above;
+  only for events: a scheduled trigger re-finds the same people on every run, and
+  restarting them would resend step 1 every minute.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.db import transaction
 from django.db.models import (
@@ -81,12 +85,18 @@ def enroll(
     context: dict[str, Any] | None = None,
     trigger: str = "",
     now: datetime | None = None,
+    restart: bool = True,
 ) -> int:
     """Enroll those of ``subscriptions`` who may enter; returns how many were enrolled.
 
-    One statement whatever the size of the set (plus one UPDATE for ``always``). Their first
-    step is scheduled by the next ``process_automated_sequences`` run, or at once by
-    :func:`django_petmail.sequences.progression.schedule`.
+    ``restart=False`` keeps running enrollments under ``always`` (the policy then acts as
+    ``after_completion``): a scheduled trigger finds whoever *still* matches its condition
+    on every run, which is not a new event.
+
+    One statement whatever the size of the set (plus one UPDATE for ``always``), then their
+    first step is scheduled at once (:func:`~django_petmail.sequences.progression.schedule`,
+    one UPDATE per step), its delay counted from ``now``; the next
+    ``process_automated_sequences`` run after that time sends it.
     """
     now = now or timezone.now()
     if not sequence.is_active:
@@ -94,7 +104,7 @@ def enroll(
     who = audience(sequence).filter(pk__in=subscriptions.order_by().values("pk"))
     cycle: Any = Value(0, output_field=IntegerField())
     with transaction.atomic():
-        if sequence.reentry == ReentryPolicy.ALWAYS:
+        if restart and sequence.reentry == ReentryPolicy.ALWAYS:
             cancel(
                 SequenceEnrollment.objects.filter(
                     sequence=sequence, subscription__in=who.values("pk")
@@ -154,6 +164,12 @@ def enroll(
             rows,
             ignore_conflicts=True,
         )
+        if count:
+            # The first step's delay counts from the enrollment, not from whenever the next
+            # beat happens to run (a few more UPDATEs, over the new enrollments only).
+            from .progression import schedule  # progression imports this module
+
+            schedule(sequence, now)
     if count:
         signals.send_on_commit(
             signals.enrolled, AutomatedSequence, sequence=sequence, count=count, trigger=trigger
@@ -192,10 +208,20 @@ def subscription_of(recipient: Any) -> NewsletterSubscription | None:
     )
 
 
+def _json_value(value: Any) -> Any:
+    """The values a host passes that JSON lacks, written as text (an order's ``Decimal``
+    total, a date); anything else is refused rather than stored as its ``repr``."""
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _bounded_context(data: dict[str, Any]) -> dict[str, Any]:
     try:
-        encoded = json.dumps(data, default=str)
-    except (TypeError, ValueError) as exc:
+        encoded = json.dumps(data, default=_json_value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"data: cannot be stored as JSON ({exc})") from None
     if len(encoded) > MAX_CONTEXT_BYTES:
         raise ValueError(f"data: {len(encoded)} bytes; at most {MAX_CONTEXT_BYTES}")
@@ -262,11 +288,15 @@ def convert(subscription: NewsletterSubscription, goal: str) -> int:
         EmailSend.objects.filter(enrollment_id__in=ids, status__in=SEND_WAITING).update(
             status=SendStatus.CANCELLED, updated_at=now
         )
+        # the last step that reached them is the highest step *number* sent, not the highest
+        # row id (steps are added and renumbered in any order)
+        last_sent = EmailSend.objects.filter(
+            enrollment_id=OuterRef("pk"), status__in=SEND_ACCEPTED
+        ).order_by("-sequence_step__step_number")
         last_steps = (
-            EmailSend.objects.filter(enrollment_id__in=ids, status__in=SEND_ACCEPTED)
-            .order_by()
-            .values("enrollment")
-            .annotate(step=Max("sequence_step_id"))
+            SequenceEnrollment.objects.filter(pk__in=ids)
+            .annotate(step=Subquery(last_sent.values("sequence_step_id")[:1]))
+            .filter(step__isnull=False)
             .values_list("step", flat=True)
         )
         _count_conversions(list(last_steps))

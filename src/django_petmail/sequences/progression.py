@@ -112,7 +112,8 @@ def enroll_scheduled(sequence: AutomatedSequence, now: datetime) -> int:
         subscriptions = found
     else:
         subscriptions = NewsletterSubscription.objects.filter(owner__in=found.values("pk"))
-    return enroll(sequence, subscriptions, trigger=sequence.trigger_name, now=now)
+    # a condition that still holds is not a new event: never restart a running enrollment
+    return enroll(sequence, subscriptions, trigger=sequence.trigger_name, now=now, restart=False)
 
 
 def _active_steps(sequence: AutomatedSequence) -> list[SequenceStep]:

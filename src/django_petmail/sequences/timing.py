@@ -26,12 +26,14 @@ def due_at(base: datetime, delay: timedelta, send_time: time | None, zone_name: 
     ``send_time`` that does not exist that day (inside the spring-forward gap) is sent at
     the same offset before the change, i.e. an hour later on the wall clock.
     """
-    earliest = base + delay
     if send_time is None:
-        return earliest
+        return base + delay
     tz = zone(zone_name) or timezone.get_current_timezone()
-    local = earliest.astimezone(tz)
+    # The delay is added on the local wall clock (a day is a calendar day, 23 or 25 hours
+    # long across a DST change): adding it in UTC would put "a day after 09:00 CET" at
+    # 10:00 CEST, past 09:00, and the step would wait a whole extra day.
+    local = base.astimezone(tz) + delay
     candidate = datetime.combine(local.date(), send_time, tzinfo=tz)
     if candidate < local:
         candidate = datetime.combine(local.date() + timedelta(days=1), send_time, tzinfo=tz)
-    return candidate.astimezone(earliest.tzinfo)
+    return candidate.astimezone(base.tzinfo)
