@@ -146,7 +146,7 @@ class StepFormSet(BaseInlineFormSet):
         super().clean()
         numbers = []
         for form in self.forms:
-            if not getattr(form, "cleaned_data", None) or self._should_delete_form(form):
+            if not getattr(form, "cleaned_data", None) or form.cleaned_data.get("DELETE"):
                 continue
             number = form.cleaned_data.get("step_number")
             if number is None:
@@ -234,7 +234,7 @@ def step_results(step: SequenceStep) -> SafeString | str:
         " · ",
         "{}: {}",
         (
-            (SequenceStep._meta.get_field(name).verbose_name, getattr(step, name))
+            (getattr(SequenceStep._meta.get_field(name), "verbose_name", name), getattr(step, name))
             for name in COUNTER_FIELDS
         ),
     )
