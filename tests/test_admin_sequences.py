@@ -262,6 +262,31 @@ def test_step_numbers_must_be_one_to_n(admin_client, numbers, fragment):
     assert not pm.AutomatedSequence.objects.exists()
 
 
+def test_a_step_page_keeps_the_numbering(admin_client, sequence):
+    first = sequence.steps.get(step_number=1)
+    data = {
+        "sequence": sequence.pk,
+        "step_number": "5",
+        "delay_days": "0",
+        "delay_hours": "0",
+        "subject": "Otro",
+        "html_content": "<p>Otro</p>",
+        "skip_if": "{}",
+        "is_active": "on",
+    }
+    response = admin_client.post(reverse(f"{STEP}_add"), data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "missing: 3" in " ".join(response.context["adminform"].form.errors["step_number"])
+    added = admin_client.post(reverse(f"{STEP}_add"), {**data, "step_number": "3"})
+    assert added.status_code == 302
+    moved = admin_client.post(
+        reverse(f"{STEP}_change", args=[first.pk]), {**data, "step_number": "2"}
+    )
+    assert moved.status_code == 200
+    assert "step_number" in moved.context["adminform"].form.errors
+    assert sorted(sequence.steps.values_list("step_number", flat=True)) == [1, 2, 3]
+
+
 @pytest.mark.parametrize("field", ["delay_days", "delay_hours"])
 def test_negative_delays_are_refused(admin_client, field):
     response = admin_client.post(reverse(f"{SEQ}_add"), sequence_form([{field: "-1"}]))

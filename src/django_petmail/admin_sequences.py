@@ -31,7 +31,7 @@ from .models import (
     SequenceStep,
     TriggerType,
 )
-from .sequence_tools import numbering_errors, step_preview
+from .sequence_tools import numbering_errors, step_numbers, step_preview
 from .sequences import enrollment as service
 from .sequences.registry import TriggerKind, sequence_errors, sequence_triggers, skip_conditions
 
@@ -378,9 +378,22 @@ class AutomatedSequenceAdmin(admin.ModelAdmin):
         return None
 
 
+class SingleStepForm(StepForm):
+    """A step edited on its own page keeps its sequence numbered 1..n."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        sequence, number = data.get("sequence"), data.get("step_number")
+        if sequence is not None and number is not None:
+            others = step_numbers(sequence, exclude=self.instance.pk)
+            for problem in numbering_errors([*others, number]):
+                self.add_error("step_number", problem)
+        return data
+
+
 @admin.register(SequenceStep)
 class SequenceStepAdmin(admin.ModelAdmin):
-    form = StepForm
+    form = SingleStepForm
     list_display = ("sequence", "step_number", "subject", "delay_days", "delay_hours", "is_active")
     list_filter = ("sequence", "is_active")
     search_fields = ("subject", "sequence__name")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -255,6 +256,21 @@ class StepViewSet(viewsets.ModelViewSet):
             if sequence is not None:
                 steps = steps.filter(sequence_id=sequence)
         return steps
+
+    def perform_create(self, serializer: Any) -> None:
+        self._save(serializer)
+
+    def perform_update(self, serializer: Any) -> None:
+        self._save(serializer)
+
+    def _save(self, serializer: Any) -> None:
+        try:
+            with transaction.atomic():
+                serializer.save()
+        except IntegrityError:  # another request took the number meanwhile
+            raise serializers.ValidationError(
+                {"step_number": ["This sequence already has a step with this number."]}
+            ) from None
 
     def perform_destroy(self, instance: SequenceStep) -> None:
         numbers = step_numbers(instance.sequence, exclude=instance.pk)
