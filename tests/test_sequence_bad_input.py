@@ -14,12 +14,8 @@ import django_petmail
 from django_petmail import models as pm
 from django_petmail.sequences.enrollment import MAX_CONTEXT_BYTES, enroll
 from django_petmail.sequences.progression import process
-from django_petmail.sequences.registry import (
-    sequence_triggers,
-    skip_conditions,
-    step_errors,
-    validate_steps,
-)
+from django_petmail.sequences.registry import sequence_triggers, skip_conditions
+from django_petmail.sequences.steps import step_errors, validate_steps
 from tests.factories import OwnerFactory, SequenceFactory, StepFactory, SubscriptionFactory
 from tests.sequence_utils import make_sequence, subjects_to
 
@@ -128,7 +124,7 @@ def test_step_numbers_with_gaps_or_a_step_zero_are_refused_for_the_sequence():
         StepFactory(sequence=sequence, step_number=number)
     with pytest.raises(ValidationError) as info:
         validate_steps(sequence)
-    assert info.value.message_dict == {"step_number": ["step numbers have gaps: 3, 5, 6 missing"]}
+    assert info.value.message_dict == {"step_number": ["step numbers have gaps; missing: 3, 5, 6"]}
     zero = pm.SequenceStep(sequence=sequence, step_number=0, subject="s", html_content="<p>x</p>")
     assert errors_of(zero)["step_number"] == ["step numbers start at 1"]
     unsaved = [pm.SequenceStep(step_number=n) for n in (0, 1, 1, 2)]

@@ -29,7 +29,6 @@ from .models import (
     AB_SETTINGS,
     COUNTER_FIELDS,
     ABVariant,
-    AutomatedSequence,
     CampaignStatus,
     ConsentEvent,
     CustomerSegment,
@@ -39,8 +38,6 @@ from .models import (
     EmailTemplate,
     NewsletterSubscription,
     SegmentMembership,
-    SequenceEnrollment,
-    SequenceStep,
     Suppression,
 )
 from .segments.service import preview_segment, refresh_counts, snapshot
@@ -498,52 +495,4 @@ class EmailEventAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
-class SequenceStepInline(admin.StackedInline):
-    model = SequenceStep
-    extra = 0
-    fields = (
-        "step_number",
-        "delay_days",
-        "delay_hours",
-        "send_time",
-        "template",
-        "subject",
-        "preview_text",
-        "html_content",
-        "text_content",
-        "skip_if",
-        "is_active",
-    )
-
-
-@admin.register(AutomatedSequence)
-class AutomatedSequenceAdmin(admin.ModelAdmin):
-    list_display = ("name", "trigger_type", "segment", "is_marketing", "is_active", "created_at")
-    list_filter = ("trigger_type", "is_marketing", "is_active")
-    search_fields = ("name", "description")
-    inlines = [SequenceStepInline]
-
-
-@admin.register(SequenceStep)
-class SequenceStepAdmin(admin.ModelAdmin):
-    list_display = ("sequence", "step_number", "subject", "delay_days", "delay_hours", "is_active")
-    list_filter = ("sequence", "is_active")
-    search_fields = ("subject", "sequence__name")
-    list_select_related = ("sequence",)
-
-
-@admin.register(SequenceEnrollment)
-class SequenceEnrollmentAdmin(admin.ModelAdmin):
-    list_display = (
-        "sequence",
-        "owner",
-        "subscription",
-        "status",
-        "current_step",
-        "next_send_at",
-        "enrolled_at",
-    )
-    list_filter = ("status", "sequence")
-    raw_id_fields = ("owner", "subscription")
-    list_select_related = ("sequence", "subscription")
-    search_fields = ("subscription__email",)
+from . import admin_sequences  # noqa: E402, F401  (sequences, steps, enrollments)

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from .campaigns import CampaignViewSet
 from .segments import SegmentFieldsView, SegmentPreviewView, SegmentViewSet
+from .sequences import EnrollmentViewSet, SequenceViewSet, StepViewSet
 from .views import SubscribeView, SubscriptionViewSet
 
 app_name = "petmail-api"
@@ -11,6 +12,9 @@ router = DefaultRouter()
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("segments", SegmentViewSet, basename="segment")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("sequences", SequenceViewSet, basename="sequence")
+router.register("steps", StepViewSet, basename="sequence-step")
+router.register("enrollments", EnrollmentViewSet, basename="enrollment")
 
 urlpatterns = [
     path("subscribe/", SubscribeView.as_view(), name="subscribe"),

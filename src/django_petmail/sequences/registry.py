@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -172,45 +172,3 @@ def skip_condition_errors(skip_if: Any) -> list[str]:
         for name in skip_if
         if name not in skip_conditions
     ]
-
-
-def step_errors(steps: Iterable[Any]) -> dict[str, list[str]]:
-    """Field → problems of a sequence's steps taken together (empty when they can run).
-
-    Step numbers are 1, 2, 3… with no repeat and no gap (``current_step`` 0 means "no step
-    yet", so a step 0 would never be sent), and delays are not negative. A step's own
-    ``clean()`` cannot see its siblings (an inline formset renumbers several at once):
-    call this on the whole set, as the admin and the API do before saving them.
-    """
-    steps = list(steps)
-    errors: dict[str, list[str]] = {}
-    numbers = sorted(s.step_number for s in steps)
-    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
-    if repeated:
-        errors.setdefault("step_number", []).append(
-            f"step numbers used more than once: {', '.join(map(str, repeated))}"
-        )
-    if any(n < 1 for n in numbers):
-        errors.setdefault("step_number", []).append("step numbers start at 1")
-    missing = sorted(set(range(1, max(numbers, default=0) + 1)) - set(numbers))
-    if missing:
-        errors.setdefault("step_number", []).append(
-            f"step numbers have gaps: {', '.join(map(str, missing))} missing"
-        )
-    for field in ("delay_days", "delay_hours"):
-        negative = sorted(s.step_number for s in steps if (getattr(s, field) or 0) < 0)
-        if negative:
-            errors.setdefault(field, []).append(
-                f"must not be negative (step {', '.join(map(str, negative))})"
-            )
-    return errors
-
-
-def validate_steps(sequence: Any, steps: Iterable[Any] | None = None) -> None:
-    """Raise ``ValidationError`` naming the field if the sequence's steps (``steps``, or
-    those stored) cannot run as a sequence."""
-    from django.core.exceptions import ValidationError
-
-    errors = step_errors(sequence.steps.all() if steps is None else steps)
-    if errors:
-        raise ValidationError(errors)
