@@ -53,6 +53,7 @@ def sequence_form(steps=(), **overrides):
         "trigger_conditions": "{}",
         "goal_trigger": "",
         "reentry": "never",
+        "reentry_cooldown_days": "0",
         "segment": "",
         "topic": "",
         "is_marketing": "on",
@@ -175,7 +176,7 @@ def test_trigger_choices_come_from_the_registry():
     assert "purchase" in goals and "visit" in goals
     assert "vaccination_due" not in goals  # scheduled triggers cannot be goals
     assert custom["visit"].startswith("Visit")
-    assert "gone (not registered)" in dict(custom_trigger_choices("gone")).values()
+    assert "gone (no registrado)" in dict(custom_trigger_choices("gone")).values()  # es
 
 
 def test_create_a_sequence_with_steps(admin_client):
@@ -320,7 +321,7 @@ def test_a_step_with_a_forbidden_template_names_its_field(admin_client):
 def test_pause_shows_the_reason_and_resume_clears_it(admin_client, sequence, enrolled):
     messages = act(admin_client, f"{SEQ}_changelist", "pause_selected", sequence)
     sequence.refresh_from_db()
-    assert not sequence.is_active and "paused by" in sequence.paused_reason
+    assert not sequence.is_active and "pausada por" in sequence.paused_reason
     assert messages[0][0] == constants.INFO
     page = admin_client.get(reverse(f"{SEQ}_change", args=[sequence.pk])).content.decode()
     assert sequence.paused_reason in page
@@ -470,7 +471,7 @@ def test_enrollment_actions(admin_client, enrolled):
     act(admin_client, f"{ENR}_changelist", "cancel_selected", second, third)
     statuses = dict(pm.SequenceEnrollment.objects.values_list("pk", "status"))
     assert statuses == {first.pk: "active", second.pk: "cancelled", third.pk: "cancelled"}
-    assert "cancelled by" in pm.SequenceEnrollment.objects.get(pk=third.pk).cancelled_reason
+    assert "cancelada por" in pm.SequenceEnrollment.objects.get(pk=third.pk).cancelled_reason
 
     # nothing left to resume: a warning, not an error page
     messages = act(admin_client, f"{ENR}_changelist", "resume_selected", third)

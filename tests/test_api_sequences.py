@@ -330,8 +330,8 @@ def test_add_the_next_step_and_its_counters_are_read_only(staff, sequence):
 @pytest.mark.parametrize(
     ("payload", "field", "fragment"),
     [
-        ({"step_number": 4}, "step_number", "missing: 3"),
-        ({"step_number": 2}, "step_number", "more than once: 2"),
+        ({"step_number": 4}, "step_number", "faltan: 3"),  # LANGUAGE_CODE is "es"
+        ({"step_number": 2}, "step_number", "repetidos: 2"),
         ({"step_number": 0}, "step_number", ""),
         ({"step_number": 3, "delay_days": -1}, "delay_days", ""),
         ({"step_number": 3, "delay_hours": -2}, "delay_hours", ""),

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import translation
 
 import django_petmail
 from django_petmail import models as pm
@@ -118,6 +119,7 @@ def test_duplicate_step_numbers_are_refused():
         duplicate.save()
 
 
+@translation.override("en")  # the messages are translatable; checked in English here
 def test_step_numbers_with_gaps_or_a_step_zero_are_refused_for_the_sequence():
     sequence = SequenceFactory()
     for number in (1, 2, 4, 7):
@@ -135,6 +137,7 @@ def test_step_numbers_with_gaps_or_a_step_zero_are_refused_for_the_sequence():
     validate_steps(make_sequence(3))
 
 
+@translation.override("en")
 def test_negative_delays_are_refused():
     sequence = SequenceFactory()
     step = pm.SequenceStep(

@@ -11,7 +11,7 @@ from django.utils import timezone
 import django_petmail
 from clinic.models import Vaccination
 from django_petmail import models as pm
-from django_petmail.sequences.enrollment import enroll_segment
+from django_petmail.sequences.enrollment import enroll, enroll_segment
 from django_petmail.sequences.progression import process
 from django_petmail.sequences.registry import sequence_triggers
 from django_petmail.subscriptions import ConfirmOutcome, confirm
@@ -274,6 +274,22 @@ def test_reentry_after_completion_waits_for_the_running_enrollment():
     finish(timezone.now() + timedelta(minutes=5))
     assert subjects_to(sub.email) == ["Paso 1", "Paso 1"]
     assert cycles(seq, sub) == [(0, "completed"), (1, "completed")]
+
+
+def test_reentry_waits_out_the_cooldown_after_the_last_entry():
+    seq = make_sequence(trigger_type="purchase", reentry="after_completion")
+    pm.AutomatedSequence.objects.filter(pk=seq.pk).update(reentry_cooldown_days=30)
+    seq.refresh_from_db()
+    sub = SubscriptionFactory()
+    start = timezone.now()
+    assert pm.SequenceEnrollment.objects.count() == 0
+    django_petmail.trigger("purchase", sub)
+    finish(start)
+    assert cycles(seq, sub) == [(0, "completed")]
+    one = pm.NewsletterSubscription.objects.filter(pk=sub.pk)
+    assert enroll(seq, one, now=start + timedelta(days=29)) == 0  # within the wait
+    assert enroll(seq, one, now=start + timedelta(days=31)) == 1
+    assert cycles(seq, sub) == [(0, "completed"), (1, "active")]
 
 
 def test_reentry_always_restarts_with_one_running_enrollment():

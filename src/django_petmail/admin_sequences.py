@@ -286,6 +286,7 @@ class AutomatedSequenceAdmin(admin.ModelAdmin):
                         "trigger_conditions",
                         "goal_trigger",
                         "reentry",
+                        "reentry_cooldown_days",
                     )
                 },
             ),

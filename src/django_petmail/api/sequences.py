@@ -56,6 +56,7 @@ class SequenceSerializer(serializers.ModelSerializer):
             "trigger_conditions",
             "goal_trigger",
             "reentry",
+            "reentry_cooldown_days",
             "topic",
             "segment",
             "is_marketing",

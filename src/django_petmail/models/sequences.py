@@ -67,6 +67,14 @@ class AutomatedSequence(models.Model):
         choices=ReentryPolicy.choices,
         default=ReentryPolicy.NEVER,
     )
+    reentry_cooldown_days = models.PositiveIntegerField(
+        _("re-entry wait (days)"),
+        default=0,
+        help_text=_(
+            "With re-entry: not again until this many days after the last entry (0: no wait). "
+            "Use it with scheduled triggers, which find the same people on every run."
+        ),
+    )
     topic = models.CharField(
         _("topic"),
         max_length=50,

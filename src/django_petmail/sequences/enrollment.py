@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import (
     CharField,
     DateTimeField,
+    Exists,
     F,
     IntegerField,
     JSONField,
@@ -62,6 +63,7 @@ from ..models import (
 from ..segments.service import segment_members
 from ..sending.mailing import sequence_recipients
 from .registry import TriggerKind, sequence_triggers, trigger_error
+from .scheduling import schedule
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,13 @@ def enroll(
     if not sequence.is_active:
         return 0
     who = audience(sequence).filter(pk__in=subscriptions.order_by().values("pk"))
+    if sequence.reentry != ReentryPolicy.NEVER and sequence.reentry_cooldown_days:
+        recent = SequenceEnrollment.objects.filter(
+            sequence=sequence,
+            subscription=OuterRef("pk"),
+            enrolled_at__gt=now - timedelta(days=sequence.reentry_cooldown_days),
+        )
+        who = who.exclude(Exists(recent))
     cycle: Any = Value(0, output_field=IntegerField())
     with transaction.atomic():
         if restart and sequence.reentry == ReentryPolicy.ALWAYS:
@@ -167,8 +176,6 @@ def enroll(
         if count:
             # The first step's delay counts from the enrollment, not from whenever the next
             # beat happens to run (a few more UPDATEs, over the new enrollments only).
-            from .progression import schedule  # progression imports this module
-
             schedule(sequence, now)
     if count:
         signals.send_on_commit(

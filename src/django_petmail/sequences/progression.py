@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -51,7 +51,7 @@ from ..models import (
 )
 from .enrollment import announce_waiting, audience, enroll, pause_sequence
 from .registry import TriggerKind, sequence_triggers, skip_conditions
-from .timing import due_at
+from .scheduling import active_steps, between, schedule
 
 logger = logging.getLogger(__name__)
 
@@ -116,67 +116,24 @@ def enroll_scheduled(sequence: AutomatedSequence, now: datetime) -> int:
     return enroll(sequence, subscriptions, trigger=sequence.trigger_name, now=now, restart=False)
 
 
-def _active_steps(sequence: AutomatedSequence) -> list[SequenceStep]:
-    return list(sequence.steps.filter(is_active=True).order_by("step_number"))
-
-
-def _between(previous: int, step: SequenceStep) -> Q:
-    """Enrollments whose next active step is ``step``: past the previous active step (or
-    the inactive ones in between), not yet at ``step``."""
-    return Q(current_step__gte=previous, current_step__lt=step.step_number)
-
-
 def advance(sequence: AutomatedSequence, now: datetime, run: SequenceRun | None = None) -> None:
     run = run if run is not None else SequenceRun()
-    steps = _active_steps(sequence)
-    schedule(sequence, now, steps, run)  # enrollments new since the last run
+    steps = active_steps(sequence)
+    run.completed += schedule(sequence, now, steps)  # enrollments new since the last run
     due = SequenceEnrollment.objects.filter(
         sequence=sequence, status=EnrollmentStatus.ACTIVE, next_send_at__lte=now
     )
     previous = 0
     for step in steps:
-        group = due.filter(_between(previous, step))
+        group = due.filter(between(previous, step))
         with transaction.atomic():
             created = _create_sends(sequence, step, group, now)
             group.update(current_step=step.step_number, next_send_at=None, updated_at=now)
         run.sends += created[SendStatus.PENDING]
         run.skipped += created[SendStatus.SKIPPED]
         previous = step.step_number
-    schedule(sequence, now, steps, run)
+    run.completed += schedule(sequence, now, steps)
     announce_waiting(EmailSend.objects.filter(sequence_step__sequence=sequence))
-
-
-def schedule(
-    sequence: AutomatedSequence,
-    now: datetime,
-    steps: list[SequenceStep] | None = None,
-    run: SequenceRun | None = None,
-) -> None:
-    """Give enrollments with no due time their next step's time (a delay after now, at the
-    step's local time of day if it has one), or complete them after the last step."""
-    steps = steps if steps is not None else _active_steps(sequence)
-    waiting = SequenceEnrollment.objects.filter(
-        sequence=sequence, status=EnrollmentStatus.ACTIVE, next_send_at__isnull=True
-    )
-    previous = 0
-    for step in steps:
-        group = waiting.filter(_between(previous, step))
-        delay = timedelta(days=step.delay_days, hours=step.delay_hours)
-        if step.send_time is None:
-            group.update(next_send_at=now + delay, updated_at=now)
-        else:
-            zones = group.order_by().values_list("subscription__timezone", flat=True).distinct()
-            for zone_name in list(zones):
-                group.filter(subscription__timezone=zone_name).update(
-                    next_send_at=due_at(now, delay, step.send_time, zone_name or ""),
-                    updated_at=now,
-                )
-        previous = step.step_number
-    completed = waiting.filter(current_step__gte=previous).update(
-        status=EnrollmentStatus.COMPLETED, completed_at=now, updated_at=now
-    )
-    if run is not None:
-        run.completed += completed
 
 
 def skip_q(step: SequenceStep) -> Q | None:
