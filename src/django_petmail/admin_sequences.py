@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from .exceptions import RuleValidationError, TemplateError
 from .models import (
     COUNTER_FIELDS,
     AutomatedSequence,
@@ -174,8 +175,6 @@ class StepForm(forms.ModelForm):
 
 
 def render_step_preview(step: SequenceStep) -> SafeString | str:
-    from .rendering.sandbox import TemplateError
-
     if step.pk is None:
         return "—"
     try:
@@ -331,8 +330,6 @@ class AutomatedSequenceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Enroll a segment now"))
     def enroll_segment(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-        from .exceptions import RuleValidationError
-
         form = EnrollSegmentForm(request.POST if request.POST.get("post") == "yes" else None)
         if not form.is_valid():
             return TemplateResponse(
