@@ -1,14 +1,19 @@
 """The sequence tasks: the beat's run and the step worker, including a broken account."""
 
+from datetime import timedelta
+
 import pytest
 from anymail.exceptions import AnymailConfigurationError
 from django.core import mail
 from django.test import override_settings
+from django.utils import timezone
 
 import django_petmail
 from django_petmail import models as pm
-from django_petmail import tasks
+from django_petmail import signals, tasks
+from django_petmail.sequences.delivery import stalled_steps
 from django_petmail.sequences.enrollment import enroll, resume_sequence
+from django_petmail.sequences.progression import process
 from tests.factories import SubscriptionFactory
 from tests.sequence_utils import make_sequence, step
 
@@ -61,3 +66,23 @@ def test_a_step_whose_account_is_broken_pauses_its_sequence_and_loses_nothing():
 
 def test_the_step_worker_of_a_deleted_step_does_nothing():
     assert tasks.send_sequence_email(10**9)["stopped"] is True
+
+
+def test_only_steps_with_new_sends_are_announced_and_lost_workers_are_found(catch_signal):
+    sequence = make_sequence([{}, {"delay_days": 2}], trigger_type="purchase")
+    sub = SubscriptionFactory()
+    django_petmail.trigger("purchase", sub)
+    queued = catch_signal(signals.sends_queued)
+    now = timezone.now()
+    with override_settings(EMAIL_BACKEND="tests.test_sequence_tasks.BrokenBackend"):
+        process(now=now)  # step 1 is created and announced; its worker fails (paused)
+    assert [call["pk"] for call in queued] == [step(sequence, 1).pk]
+    pm.AutomatedSequence.objects.filter(pk=sequence.pk).update(is_active=True)
+    process(now=now + timedelta(hours=1))  # nothing new is due: nothing announced
+    assert len(queued) == 1
+
+    later = timezone.now() + timedelta(hours=1)
+    assert stalled_steps(900, now=later) == [step(sequence, 1).pk]  # pending, nobody on it
+    assert stalled_steps(900) == []  # touched just now
+    tasks.resume_stalled_campaigns()  # not yet quiet for the lease: nothing re-queued
+    assert len(queued) == 1

@@ -22,8 +22,8 @@ from .segments.service import refresh_counts
 from .sending.ab import decide, release_winner
 from .sending.claims import reap_stuck
 from .sending.worker import DrainResult, retry_delay
-from .sequences.delivery import deliver_step
-from .sequences.enrollment import announce_waiting
+from .sequences.delivery import deliver_step, stalled_steps
+from .sequences.enrollment import announce_steps
 from .sequences.progression import process
 
 logger = logging.getLogger(__name__)
@@ -168,5 +168,8 @@ def resume_stalled_campaigns() -> list[int]:
     for campaign in EmailCampaign.objects.filter(pk__in=ids):
         logger.warning("campaign %s had pending sends and no activity; re-queued", campaign.pk)
         campaigns.enqueue_sending(campaign)
-    announce_waiting(EmailSend.objects.filter(sequence_step__sequence__is_active=True))
+    steps = stalled_steps(petmail_settings.SEND_LEASE_SECONDS)
+    if steps:
+        logger.warning("sequence steps %s had pending sends and no activity; re-queued", steps)
+        announce_steps(steps)
     return ids

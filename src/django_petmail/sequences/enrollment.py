@@ -376,5 +376,10 @@ def announce_waiting(sends: QuerySet[EmailSend]) -> None:
         .values_list("sequence_step_id", flat=True)
         .distinct()
     )
-    for step_id in steps:
+    announce_steps(list(steps))
+
+
+def announce_steps(step_ids: list[int]) -> None:
+    """``sends_queued`` for each step, when the transaction commits (workers start then)."""
+    for step_id in step_ids:
         signals.send_on_commit(signals.sends_queued, SequenceStep, pk=step_id)

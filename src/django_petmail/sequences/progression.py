@@ -49,7 +49,7 @@ from ..models import (
     SequenceEnrollment,
     SequenceStep,
 )
-from .enrollment import announce_waiting, audience, enroll, pause_sequence
+from .enrollment import announce_steps, audience, enroll, pause_sequence
 from .registry import TriggerKind, sequence_triggers, skip_conditions
 from .scheduling import active_steps, between, schedule
 
@@ -124,6 +124,7 @@ def advance(sequence: AutomatedSequence, now: datetime, run: SequenceRun | None 
         sequence=sequence, status=EnrollmentStatus.ACTIVE, next_send_at__lte=now
     )
     previous = 0
+    queued = []
     for step in steps:
         group = due.filter(between(previous, step))
         with transaction.atomic():
@@ -131,9 +132,13 @@ def advance(sequence: AutomatedSequence, now: datetime, run: SequenceRun | None 
             group.update(current_step=step.step_number, next_send_at=None, updated_at=now)
         run.sends += created[SendStatus.PENDING]
         run.skipped += created[SendStatus.SKIPPED]
+        if created[SendStatus.PENDING]:
+            queued.append(step.pk)
         previous = step.step_number
     run.completed += schedule(sequence, now, steps)
-    announce_waiting(EmailSend.objects.filter(sequence_step__sequence=sequence))
+    # only steps that got new sends: a worker already draining a step re-queues itself, and
+    # sends whose worker was lost are found by stalled_steps()
+    announce_steps(queued)
 
 
 def skip_q(step: SequenceStep) -> Q | None:
