@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.test import override_settings
 
 import django_petmail
@@ -404,3 +404,18 @@ def test_two_threads_recording_the_same_reference_count_it_once():
 def test_model_string_names_reference_and_amount(subscription):
     conversion = django_petmail.record_conversion(subscription, 7, reference="order-5")
     assert str(conversion) == "order-5 (7.00 EUR)"
+
+
+def test_an_integrity_error_on_another_constraint_is_not_swallowed(subscription, monkeypatch):
+    def clash(**kwargs):
+        raise IntegrityError("some other constraint")
+
+    monkeypatch.setattr(Conversion.objects, "create", clash)
+    with pytest.raises(IntegrityError, match="some other constraint"):
+        django_petmail.record_conversion(subscription, 1, reference="z")
+
+
+def test_the_model_defaults_its_currency_to_the_setting(subscription):
+    with override_settings(PETMAIL={"CURRENCY": "CHF"}):
+        conversion = Conversion.objects.create(reference="m", amount=1, occurred_at=AT)
+    assert conversion.currency == "CHF"
