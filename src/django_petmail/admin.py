@@ -495,4 +495,8 @@ class EmailEventAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
-from . import admin_sequences  # noqa: E402, F401  (sequences, steps, enrollments)
+# the other admin modules register their models when this one is imported
+from . import (  # noqa: E402
+    admin_conversions,  # noqa: F401  (conversions, read-only)
+    admin_sequences,  # noqa: F401  (sequences, steps, enrollments)
+)

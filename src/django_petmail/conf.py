@@ -57,6 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "TRACK_OPENS": True,
     "TRACK_CLICKS": True,
     "REVENUE_ATTRIBUTION_DAYS": 7,
+    "REVENUE_ATTRIBUTE_OPENS": False,
+    "CURRENCY": "EUR",
 }
 
 # Settings holding a dotted path that is imported on first use.
@@ -165,6 +167,13 @@ def _frequency_caps(value: Any) -> dict[str, tuple[int, int]]:
     return caps
 
 
+def _currency(value: Any) -> str:
+    """An ISO 4217 code: three ASCII letters, stored upper-case."""
+    if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isalpha():
+        raise ValueError(f"expected a three-letter currency code such as 'EUR', got {value!r}")
+    return value.upper()
+
+
 def _variant(value: Any) -> str:
     if value not in ("A", "B"):
         raise ValueError(f"expected 'A' or 'B', got {value!r}")
@@ -206,6 +215,8 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "TRACK_OPENS": _boolean,
     "TRACK_CLICKS": _boolean,
     "REVENUE_ATTRIBUTION_DAYS": _integer(0),
+    "REVENUE_ATTRIBUTE_OPENS": _boolean,
+    "CURRENCY": _currency,
 }
 
 
@@ -250,6 +261,8 @@ class PetmailSettings:
         TRACK_OPENS: bool
         TRACK_CLICKS: bool
         REVENUE_ATTRIBUTION_DAYS: int
+        REVENUE_ATTRIBUTE_OPENS: bool
+        CURRENCY: str
 
     def __init__(self, defaults: dict[str, Any] | None = None) -> None:
         self.defaults = defaults if defaults is not None else DEFAULTS

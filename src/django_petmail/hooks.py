@@ -16,6 +16,8 @@ What this module offers:
 * **Helpers for segment fields**: :class:`FieldType` (field types), :func:`compare` (a ``Q``
   comparing any SQL expression), :func:`parse_duration_days` and :class:`ValueProblem` (for
   ``value_parser`` callables).
+* **Revenue**: :func:`record_conversion` when a recipient converts (an order is paid), and
+  :func:`refund_conversion` when it is refunded; see ``docs/attribution.md``.
 * **The adapter**: :class:`PetmailAdapter` to subclass (named in ``PETMAIL["ADAPTER"]``) and
   :func:`get_adapter` for the configured instance.
 * **The owner model**: :func:`get_owner_model` (``PETMAIL_OWNER_MODEL``, else the user model).
@@ -27,7 +29,7 @@ Every name is listed in ``__all__``; names not listed here are not public.
 
 from __future__ import annotations
 
-from . import trigger
+from . import record_conversion, refund_conversion, trigger
 from .adapter import PetmailAdapter, get_adapter
 from .conf import get_owner_model
 from .exceptions import ValueProblem
@@ -53,6 +55,8 @@ __all__ = [
     "get_adapter",
     "get_owner_model",
     "parse_duration_days",
+    "record_conversion",
+    "refund_conversion",
     "register_context_provider",
     "register_segment_field",
     "register_skip_condition",

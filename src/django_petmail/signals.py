@@ -48,6 +48,14 @@ converted = Signal()
 #: An email event was stored (once per ESP event id). sender=EmailEvent, event, send
 email_event_recorded = Signal()
 
+#: A conversion was recorded (sent when it commits; once per reference).
+#: sender=Conversion, conversion, send (the send it is attributed to, or None)
+conversion_recorded = Signal()
+
+#: A conversion was refunded (sent when it commits; once per reference).
+#: sender=Conversion, conversion, send (the send it was attributed to, or None)
+conversion_refunded = Signal()
+
 
 def send_on_commit(signal: Signal, sender: Any, **kwargs: Any) -> None:
     """Send ``signal`` when the current transaction commits (at once outside one), so no

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from . import signals
 from .adapter import get_adapter
-from .conf import petmail_settings
+from .conf import get_owner_model, petmail_settings
 from .emails import send_confirmation_email
 from .models import (
     ConsentEvent,
@@ -201,6 +201,33 @@ def _subscribe_locked(
         )
         return SubscribeResult(SubscribeOutcome.REOPENED, existing)
     return SubscribeResult(SubscribeOutcome.REFUSED, existing)  # bounced or complained
+
+
+def subscription_of(recipient: Any, *, contactable: bool = True) -> NewsletterSubscription | None:
+    """The subscription an owner or a subscription stands for; ``None`` for an owner who never
+    subscribed.
+
+    With ``contactable`` (sequences, which must write to someone) a subscription without an
+    address, or an owner with neither a subscription nor an address, is a ``ValueError``;
+    without it (a conversion, which only needs to know who) they are accepted. Anything but
+    an owner or a subscription is a ``TypeError``. Both name ``recipient``.
+    """
+    if isinstance(recipient, NewsletterSubscription):
+        if not recipient.pk:
+            raise ValueError("recipient: the subscription is not saved")
+        if contactable and not recipient.email:
+            raise ValueError("recipient: the subscription has no email address")
+        return recipient
+    if isinstance(recipient, get_owner_model()):
+        if recipient.pk is None:
+            raise ValueError("recipient: the owner is not saved")
+        subscription = NewsletterSubscription.objects.filter(owner=recipient).first()
+        if subscription is None and contactable and not get_adapter().get_owner_email(recipient):
+            raise ValueError("recipient: the owner has no email address")
+        return subscription
+    raise TypeError(
+        f"recipient: give an owner or a NewsletterSubscription, got {type(recipient).__name__}"
+    )
 
 
 def _unclaimed_owner(email: str) -> Any:

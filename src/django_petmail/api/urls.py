@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from .campaigns import CampaignViewSet
+from .conversions import ConversionViewSet
 from .segments import SegmentFieldsView, SegmentPreviewView, SegmentViewSet
 from .sequences import EnrollmentViewSet, SequenceViewSet, StepViewSet
 from .views import SubscribeView, SubscriptionViewSet
@@ -15,6 +16,7 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("sequences", SequenceViewSet, basename="sequence")
 router.register("steps", StepViewSet, basename="sequence-step")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
+router.register("conversions", ConversionViewSet, basename="conversion")
 
 urlpatterns = [
     path("subscribe/", SubscribeView.as_view(), name="subscribe"),

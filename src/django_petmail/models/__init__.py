@@ -9,6 +9,7 @@ from .campaigns import (
     CampaignStatus,
     EmailCampaign,
 )
+from .conversions import Conversion
 from .counters import COUNTER_FIELDS, SendCounters
 from .segments import CustomerSegment, SegmentMembership
 from .sends import (
@@ -70,6 +71,7 @@ __all__ = [
     "CampaignStatus",
     "ConsentEvent",
     "ConsentEventType",
+    "Conversion",
     "CustomerSegment",
     "EmailCampaign",
     "EmailEvent",

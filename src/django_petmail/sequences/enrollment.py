@@ -42,8 +42,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import signals
-from ..adapter import get_adapter
-from ..conf import get_owner_model
 from ..db import insert_from_select
 from ..models import (
     ENROLLMENT_RUNNING,
@@ -62,6 +60,7 @@ from ..models import (
 )
 from ..segments.service import segment_members
 from ..sending.mailing import sequence_recipients
+from ..subscriptions import subscription_of
 from .registry import TriggerKind, sequence_triggers, trigger_error
 from .scheduling import schedule
 
@@ -194,25 +193,6 @@ class TriggerResult:
     enrolled: dict[int, int]  # sequence id → enrolled (0 or 1)
     converted: int = 0
     failed: dict[int, str] | None = None  # sequence id → error (that sequence was paused)
-
-
-def subscription_of(recipient: Any) -> NewsletterSubscription | None:
-    """The subscription an owner or a subscription stands for (``None``: an owner who never
-    subscribed, who cannot be enrolled)."""
-    if isinstance(recipient, NewsletterSubscription):
-        if not recipient.pk:
-            raise ValueError("recipient: the subscription is not saved")
-        if not recipient.email:
-            raise ValueError("recipient: the subscription has no email address")
-        return recipient
-    if isinstance(recipient, get_owner_model()):
-        subscription = NewsletterSubscription.objects.filter(owner=recipient).first()
-        if subscription is None and not get_adapter().get_owner_email(recipient):
-            raise ValueError("recipient: the owner has no email address")
-        return subscription
-    raise TypeError(
-        f"recipient: give an owner or a NewsletterSubscription, got {type(recipient).__name__}"
-    )
 
 
 def _json_value(value: Any) -> Any:

@@ -1,0 +1,1 @@
+"""Analytics: reports per campaign, sequence step and subscriber, and revenue attribution."""
