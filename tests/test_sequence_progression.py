@@ -231,7 +231,7 @@ def test_the_goal_ends_the_enrollment_as_converted_counted_on_the_last_step_sent
     assert enrollment.converted_at is not None
     waiting = pm.EmailSend.objects.get(sequence_step=step(seq, 2), subscription=sub)
     assert waiting.status == pm.SendStatus.CANCELLED
-    assert [step(seq, n).conversion_count for n in (1, 2, 3)] == [1, 0, 0]
+    assert [step(seq, n).goal_count for n in (1, 2, 3)] == [1, 0, 0]
     for days in (1, 2, 3):
         process(now=T0 + timedelta(days=days))
     assert subjects_to(sub.email) == ["Paso 1"]
@@ -250,7 +250,7 @@ def test_a_conversion_is_counted_on_the_last_step_by_number_not_by_row_id():
     process(now=T0 + timedelta(days=1))
     assert subjects_to(sub.email) == ["Uno", "Dos"]
     django_petmail.trigger("purchase", sub)
-    assert [step(seq, n).conversion_count for n in (1, 2, 3)] == [0, 1, 0]
+    assert [step(seq, n).goal_count for n in (1, 2, 3)] == [0, 1, 0]
 
 
 # --- suppression mid-sequence ----------------------------------------------------------

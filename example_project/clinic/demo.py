@@ -434,7 +434,8 @@ def _sequence_report(*sequences: Any) -> list[str]:
             + ", ".join(f"{k}={v}" for k, v in sorted(by_status.items()))
         )
         lines.append(
-            f"    {'step':<6}{'sent':>7}{'skipped':>9}{'opened':>8}{'clicked':>9}{'converted':>11}"
+            f"    {'step':<6}{'sent':>7}{'skipped':>9}{'opened':>8}{'clicked':>9}{'goal':>6}"
+            f"{'orders':>8}{'revenue':>10}"
         )
         skipped = dict(
             EmailSend.objects.filter(sequence_step__sequence=sequence, status="skipped")
@@ -444,7 +445,8 @@ def _sequence_report(*sequences: Any) -> list[str]:
         for step in SequenceStep.objects.filter(sequence=sequence).order_by("step_number"):
             lines.append(
                 f"    #{step.step_number:<5}{step.sent_count:>7}{skipped.get(step.pk, 0):>9}"
-                f"{step.open_count:>8}{step.click_count:>9}{step.conversion_count:>11}"
+                f"{step.open_count:>8}{step.click_count:>9}{step.goal_count:>6}"
+                f"{step.conversion_count:>8}{step.revenue_attributed:>10}"
             )
     return lines
 

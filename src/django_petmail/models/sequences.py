@@ -155,6 +155,15 @@ class SequenceStep(SendCounters):
     html_content = models.TextField(_("HTML content"))
     text_content = models.TextField(_("text content"), blank=True)
 
+    goal_count = models.IntegerField(
+        _("goals reached"),
+        default=0,
+        help_text=_(
+            "Enrollments that reached the sequence's goal with this as the last step they got "
+            "(revenue conversions are counted apart, in conversions)."
+        ),
+    )
+
     skip_if = models.JSONField(_("skip if"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 

@@ -286,7 +286,7 @@ def convert(subscription: NewsletterSubscription, goal: str) -> int:
             .filter(step__isnull=False)
             .values_list("step", flat=True)
         )
-        _count_conversions(list(last_steps))
+        _count_goals(list(last_steps))
     for enrollment in SequenceEnrollment.objects.filter(pk__in=ids):
         signals.send_on_commit(
             signals.converted, SequenceEnrollment, enrollment=enrollment, trigger=goal
@@ -294,12 +294,12 @@ def convert(subscription: NewsletterSubscription, goal: str) -> int:
     return count
 
 
-def _count_conversions(step_ids: list[int]) -> None:
+def _count_goals(step_ids: list[int]) -> None:
     counts: dict[int, int] = {}
     for step_id in step_ids:
         counts[step_id] = counts.get(step_id, 0) + 1
     for step_id, n in counts.items():  # one UPDATE per step (a sequence has a few)
-        SequenceStep.objects.filter(pk=step_id).update(conversion_count=F("conversion_count") + n)
+        SequenceStep.objects.filter(pk=step_id).update(goal_count=F("goal_count") + n)
 
 
 def cancel(enrollments: EnrollmentQuerySet, *, reason: str, now: datetime | None = None) -> int:
