@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "TRACK_OPENS": True,
     "TRACK_CLICKS": True,
     "REVENUE_ATTRIBUTION_DAYS": 7,
+    # Reputation: Amazon SES puts an account under review at these rates (percent)
+    "REPUTATION_BOUNCE_RATE": 5.0,
+    "REPUTATION_COMPLAINT_RATE": 0.1,
 }
 
 # Settings holding a dotted path that is imported on first use.
@@ -165,6 +168,12 @@ def _frequency_caps(value: Any) -> dict[str, tuple[int, int]]:
     return caps
 
 
+def _percent(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 100:
+        raise ValueError(f"expected a percentage above 0 and at most 100, got {value!r}")
+    return float(value)
+
+
 def _variant(value: Any) -> str:
     if value not in ("A", "B"):
         raise ValueError(f"expected 'A' or 'B', got {value!r}")
@@ -206,6 +215,8 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "TRACK_OPENS": _boolean,
     "TRACK_CLICKS": _boolean,
     "REVENUE_ATTRIBUTION_DAYS": _integer(0),
+    "REPUTATION_BOUNCE_RATE": _percent,
+    "REPUTATION_COMPLAINT_RATE": _percent,
 }
 
 
@@ -250,6 +261,8 @@ class PetmailSettings:
         TRACK_OPENS: bool
         TRACK_CLICKS: bool
         REVENUE_ATTRIBUTION_DAYS: int
+        REPUTATION_BOUNCE_RATE: float
+        REPUTATION_COMPLAINT_RATE: float
 
     def __init__(self, defaults: dict[str, Any] | None = None) -> None:
         self.defaults = defaults if defaults is not None else DEFAULTS

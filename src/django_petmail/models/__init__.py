@@ -12,6 +12,7 @@ from .campaigns import (
 from .counters import COUNTER_FIELDS, SendCounters
 from .segments import CustomerSegment, SegmentMembership
 from .sends import (
+    BOUNCE_TYPE_REJECTED,
     SEND_ACCEPTED,
     SEND_COUNTS_AGAINST_CAP,
     SEND_PROGRESS,
@@ -53,6 +54,7 @@ from .templates import EmailTemplate, TemplateType
 __all__ = [
     "AB_FIELDS",
     "AB_SETTINGS",
+    "BOUNCE_TYPE_REJECTED",
     "CAMPAIGN_TRANSITIONS",
     "COUNTER_FIELDS",
     "ENROLLMENT_RUNNING",
