@@ -173,7 +173,11 @@ def test_a_report_is_json_ready(campaign):
 
 def _ab_campaign(**fields):
     campaign = CampaignFactory(
-        status=CampaignStatus.SENDING, is_ab_test=True, ab_subject_b="Otra", **fields
+        status=CampaignStatus.SENDING,
+        is_ab_test=True,
+        ab_subject_b="Otra",
+        recipient_count=41,
+        **fields,
     )
     for variant, opened in ((ABVariant.A, 6), (ABVariant.B, 1)):
         for i in range(20):
