@@ -21,7 +21,6 @@ from typing import Any
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from .. import campaigns
@@ -67,12 +66,8 @@ def _jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, Promise):
-        return str(value)
     if isinstance(value, list | tuple):
         return [_jsonable(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
     return value
 
 
@@ -689,8 +684,6 @@ def _timeline(
 
 
 def _offset(bucket: datetime, origin: datetime) -> int:
-    if timezone.is_naive(bucket):  # SQLite without tzinfo support in some backends
-        bucket = timezone.make_aware(bucket, UTC)
     return min(TIMELINE_HOURS - 1, max(0, int((bucket - origin).total_seconds() // 3600)))
 
 
