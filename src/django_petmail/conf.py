@@ -59,6 +59,9 @@ DEFAULTS: dict[str, Any] = {
     "REVENUE_ATTRIBUTION_DAYS": 7,
     "REVENUE_ATTRIBUTE_OPENS": False,
     "CURRENCY": "EUR",
+    # Reputation: Amazon SES puts an account under review at these rates (percent)
+    "REPUTATION_BOUNCE_RATE": 5.0,
+    "REPUTATION_COMPLAINT_RATE": 0.1,
 }
 
 # Settings holding a dotted path that is imported on first use.
@@ -174,6 +177,12 @@ def _currency(value: Any) -> str:
     return value.upper()
 
 
+def _percent(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 100:
+        raise ValueError(f"expected a percentage above 0 and at most 100, got {value!r}")
+    return float(value)
+
+
 def _variant(value: Any) -> str:
     if value not in ("A", "B"):
         raise ValueError(f"expected 'A' or 'B', got {value!r}")
@@ -217,6 +226,8 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "REVENUE_ATTRIBUTION_DAYS": _integer(0),
     "REVENUE_ATTRIBUTE_OPENS": _boolean,
     "CURRENCY": _currency,
+    "REPUTATION_BOUNCE_RATE": _percent,
+    "REPUTATION_COMPLAINT_RATE": _percent,
 }
 
 
@@ -263,6 +274,8 @@ class PetmailSettings:
         REVENUE_ATTRIBUTION_DAYS: int
         REVENUE_ATTRIBUTE_OPENS: bool
         CURRENCY: str
+        REPUTATION_BOUNCE_RATE: float
+        REPUTATION_COMPLAINT_RATE: float
 
     def __init__(self, defaults: dict[str, Any] | None = None) -> None:
         self.defaults = defaults if defaults is not None else DEFAULTS

@@ -1,1 +1,56 @@
-"""Analytics: reports per campaign, sequence step and subscriber, and revenue attribution."""
+"""Analytics: reports per campaign, sequence step, sequence and subscriber, the account
+overview (``reports``), the counter repair (``reconcile``) and revenue attribution
+(``attribution``, reached through ``django_petmail.record_conversion``). Import from here."""
+
+from .reconcile import Drift, reconcile
+from .reports import (
+    ABSection,
+    ABVariantResult,
+    Bounces,
+    CampaignSummary,
+    DayPoint,
+    Enrollments,
+    Funnel,
+    HistoryEntry,
+    HistoryEvent,
+    Link,
+    Overview,
+    Progress,
+    Rates,
+    Report,
+    SequenceReport,
+    SubscriberHistory,
+    TimelinePoint,
+    campaign_report,
+    overview,
+    sequence_report,
+    step_report,
+    subscriber_history,
+)
+
+__all__ = [
+    "ABSection",
+    "ABVariantResult",
+    "Bounces",
+    "CampaignSummary",
+    "DayPoint",
+    "Drift",
+    "Enrollments",
+    "Funnel",
+    "HistoryEntry",
+    "HistoryEvent",
+    "Link",
+    "Overview",
+    "Progress",
+    "Rates",
+    "Report",
+    "SequenceReport",
+    "SubscriberHistory",
+    "TimelinePoint",
+    "campaign_report",
+    "overview",
+    "reconcile",
+    "sequence_report",
+    "step_report",
+    "subscriber_history",
+]

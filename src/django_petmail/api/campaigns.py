@@ -1,5 +1,5 @@
 """Campaign API: CRUD with content validation, the lifecycle (409 on a wrong state),
-progress, preview, test sends and the A/B override."""
+progress, the report, preview, test sends and the A/B override."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import campaigns
+from .. import analytics, campaigns
 from ..exceptions import InvalidTransition, TemplateError
 from ..models import (
     AB_FIELDS,
@@ -167,6 +167,11 @@ class CampaignViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"])
     def progress(self, request: Request, pk: Any = None) -> Response:
         return Response(campaigns.progress(self.get_object()))
+
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: Any = None) -> Response:
+        """The campaign's report (``analytics.campaign_report``), as JSON."""
+        return Response(analytics.campaign_report(self.get_object()).as_dict())
 
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: Any = None) -> Response:

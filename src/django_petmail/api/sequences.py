@@ -1,6 +1,6 @@
 """Sequence API: sequences (CRUD, trigger settings validated as the model's ``clean()``
 does; pause, resume, cancel, enroll a segment), their steps (``?sequence=<id>``, numbered
-1..n, with a preview) and enrollments (read-only, with pause, resume and cancel).
+1..n, with a preview), their reports and enrollments (read-only, with pause, resume and cancel).
 
 State changes go through ``sequences.enrollment``; bad input is a 400 naming the field, an
 unknown id in the URL a 404, a wrong state a 409.
@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .. import analytics
 from ..exceptions import RuleValidationError
 from ..models import (
     COUNTER_FIELDS,
@@ -152,6 +153,11 @@ class SequenceViewSet(viewsets.ModelViewSet):
         count = service.cancel_sequence(sequence, reason=reason)
         return self._data(sequence, cancelled=count)
 
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: Any = None) -> Response:
+        """Enrollments by status, a report per step and the totals (``sequence_report``)."""
+        return Response(analytics.sequence_report(self.get_object()).as_dict())
+
     @action(detail=True, methods=["post"], url_path="enroll-segment")
     def enroll_segment(self, request: Request, pk: Any = None) -> Response:
         sequence = self.get_object()
@@ -285,6 +291,11 @@ class StepViewSet(viewsets.ModelViewSet):
                 }
             )
         instance.delete()
+
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: Any = None) -> Response:
+        """The step's report (``analytics.step_report``), as JSON."""
+        return Response(analytics.step_report(self.get_object()).as_dict())
 
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: Any = None) -> Response:

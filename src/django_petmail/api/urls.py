@@ -5,7 +5,7 @@ from .campaigns import CampaignViewSet
 from .conversions import ConversionViewSet
 from .segments import SegmentFieldsView, SegmentPreviewView, SegmentViewSet
 from .sequences import EnrollmentViewSet, SequenceViewSet, StepViewSet
-from .views import SubscribeView, SubscriptionViewSet
+from .views import OverviewView, SubscribeView, SubscriptionViewSet
 
 app_name = "petmail-api"
 
@@ -22,5 +22,6 @@ urlpatterns = [
     path("subscribe/", SubscribeView.as_view(), name="subscribe"),
     path("segments/preview/", SegmentPreviewView.as_view(), name="segment-preview"),
     path("segments/fields/", SegmentFieldsView.as_view(), name="segment-fields"),
+    path("reports/overview/", OverviewView.as_view(), name="reports-overview"),
     path("", include(router.urls)),
 ]

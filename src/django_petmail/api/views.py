@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import analytics
 from ..gdpr import erase_subscriber, export_subscriber
 from ..models import NewsletterSubscription, UnsubscribeSource
 from ..subscriptions import Consent, subscribe, unsubscribe
@@ -82,9 +84,52 @@ class SubscriptionViewSet(
     def export(self, request: Request, pk: Any = None) -> Response:
         return Response(export_subscriber(self.get_object()))
 
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: Any = None) -> Response:
+        """The subscriber's latest sends with their events; ``?limit=`` 1…1000 (100)."""
+        subscription = self.get_object()
+        limit = _whole_number(request, "limit", 100, 1, analytics.reports.MAX_HISTORY)
+        if isinstance(limit, Response):
+            return limit
+        return Response(analytics.subscriber_history(subscription, limit=limit).as_dict())
+
     @action(detail=True, methods=["post"])
     def erase(self, request: Request, pk: Any = None) -> Response:
         digest = erase_subscriber(
             self.get_object(), Consent.from_request(request._request, source="api")
         )
         return Response({"erased": True, "email_hash": digest})
+
+
+class OverviewView(APIView):
+    """The account over the last ``?days=`` days (1…365, default 30): sends, engagement,
+    bounce and complaint rates against the reputation thresholds, a daily series and the
+    period's top campaigns."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    def get(self, request: Request) -> Response:
+        days = _whole_number(request, "days", 30, 1, analytics.reports.MAX_OVERVIEW_DAYS)
+        if isinstance(days, Response):
+            return days
+        return Response(analytics.overview(days=days).as_dict())
+
+
+def _whole_number(
+    request: Request, name: str, default: int, minimum: int, maximum: int
+) -> int | Response:
+    """``?name=`` as a whole number within bounds, or a 400 answer naming it."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw.isdigit() and len(raw) <= 6 and minimum <= int(raw) <= maximum:
+        return int(raw)
+    return Response(
+        {
+            name: [
+                _("Give a whole number from %(minimum)s to %(maximum)s, not %(value)r.")
+                % {"minimum": minimum, "maximum": maximum, "value": raw[:20]}
+            ]
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+    )

@@ -13,6 +13,7 @@ from .conversions import Conversion
 from .counters import COUNTER_FIELDS, SendCounters
 from .segments import CustomerSegment, SegmentMembership
 from .sends import (
+    BOUNCE_TYPE_REJECTED,
     SEND_ACCEPTED,
     SEND_COUNTS_AGAINST_CAP,
     SEND_PROGRESS,
@@ -54,6 +55,7 @@ from .templates import EmailTemplate, TemplateType
 __all__ = [
     "AB_FIELDS",
     "AB_SETTINGS",
+    "BOUNCE_TYPE_REJECTED",
     "CAMPAIGN_TRANSITIONS",
     "COUNTER_FIELDS",
     "ENROLLMENT_RUNNING",

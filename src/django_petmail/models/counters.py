@@ -30,16 +30,22 @@ class SendCounters(models.Model):
         abstract = True
 
     @property
+    def rate_base(self) -> int:
+        """What rates divide by: deliveries where the ESP reports them, else sends (SMTP and
+        ESPs without delivery events), as the reports do (``analytics.reports.Rates``)."""
+        return self.delivered_count or self.sent_count
+
+    @property
     def open_rate(self) -> float:
-        if self.delivered_count == 0:
-            return 0.0
-        return self.open_count / self.delivered_count * 100
+        """Unique opens, in percent of :attr:`rate_base` (0.0 before anything was sent)."""
+        base = self.rate_base
+        return self.open_count / base * 100 if base else 0.0
 
     @property
     def click_rate(self) -> float:
-        if self.delivered_count == 0:
-            return 0.0
-        return self.click_count / self.delivered_count * 100
+        """Unique clicks, in percent of :attr:`rate_base` (0.0 before anything was sent)."""
+        base = self.rate_base
+        return self.click_count / base * 100 if base else 0.0
 
 
 #: Results counters: written only by the sending pipeline and tracking, never by staff or API.

@@ -64,6 +64,11 @@ SEND_TERMINAL: frozenset[str] = frozenset(
 )
 
 
+#: ``EmailSend.bounce_type`` of a send the ESP refused at send time (a permanent bounce
+#: before any message left); bounces the ESP reports later carry its own type ("Permanent").
+BOUNCE_TYPE_REJECTED = "rejected"
+
+
 class EmailSend(models.Model):
     """One message to one recipient: the unit that is claimed, sent and tracked."""
 

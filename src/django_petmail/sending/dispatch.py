@@ -21,6 +21,7 @@ from ..conf import petmail_settings
 from ..db import update_from_pairs
 from ..links import message_links
 from ..models import (
+    BOUNCE_TYPE_REJECTED,
     ABVariant,
     EmailEvent,
     EmailSend,
@@ -278,7 +279,7 @@ def _record(mailing: Mailing, outcomes: BatchOutcomes, now: datetime) -> BatchRe
         for pk in by_outcome.get(Outcome.BOUNCED, [])
     ]
     extra: dict[Outcome, dict[str, Any]] = {
-        Outcome.BOUNCED: {"bounced_at": now, "bounce_type": "rejected"},
+        Outcome.BOUNCED: {"bounced_at": now, "bounce_type": BOUNCE_TYPE_REJECTED},
     }
     counts: dict[Outcome, int] = {}
     retry_ids = [pk for pk, _ in outcomes.retry]
