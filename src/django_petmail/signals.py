@@ -48,6 +48,17 @@ converted = Signal()
 #: An email event was stored (once per ESP event id). sender=EmailEvent, event, send
 email_event_recorded = Signal()
 
+#: A mailing's bounce or complaint rate reached its threshold (``REPUTATION_*`` settings;
+#: sent when the event that crossed it commits). The package's receiver pauses the mailing.
+#: sender=EmailCampaign or AutomatedSequence, pk, metric ("bounce_rate" or
+#: "complaint_rate"), rate and threshold (percentages), sent (the rate's denominator)
+reputation_threshold_reached = Signal()
+
+#: The reputation guard paused a sending campaign or an active sequence (sent on commit,
+#: once per pause). sender=EmailCampaign or AutomatedSequence, obj (the campaign or
+#: sequence, its ``paused_reason`` set), metric, rate, threshold
+reputation_paused = Signal()
+
 
 def send_on_commit(signal: Signal, sender: Any, **kwargs: Any) -> None:
     """Send ``signal`` when the current transaction commits (at once outside one), so no
