@@ -32,12 +32,14 @@ from datetime import UTC, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from anymail.exceptions import AnymailWebhookValidationFailure
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ..conf import petmail_settings
+from ..exceptions import SNSVerificationError
+
+__all__ = ["SNSVerificationError", "canonical_string", "cert_url_allowed", "verify"]
 
 #: The fields signed, in order, per message type (absent optional fields are left out).
 SIGNED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -70,10 +72,6 @@ CERT_MAX_BYTES = 64 * 1024  # an SNS certificate is about 2 KiB
 CERT_CACHE_SECONDS = 24 * 3600
 CLOCK_SKEW = timedelta(minutes=5)
 _CACHE_PREFIX = "petmail:sns:"
-
-
-class SNSVerificationError(AnymailWebhookValidationFailure):
-    """The message is not provably from Amazon SNS for an allowed topic (answered with 400)."""
 
 
 def canonical_string(message: dict[str, Any]) -> bytes:
@@ -132,8 +130,6 @@ def certificate_pem(url: str, fetch: Callable[[str], bytes] | None = None) -> by
     if pem is None:
         try:
             pem = (fetch or fetch_certificate)(url)
-        except SNSVerificationError:
-            raise
         except (OSError, ValueError) as exc:  # URLError, timeouts, bad responses
             raise SNSVerificationError(
                 f"Could not fetch the SNS signing certificate: {exc}"
