@@ -21,7 +21,7 @@ from django_petmail.models import (
     Suppression,
 )
 from django_petmail.tracking.events import Incoming, record
-from tests.factories import CampaignFactory, SendFactory, SubscriptionFactory
+from tests.factories import CampaignFactory, SendFactory
 from tests.test_tracking import post, ses_event
 
 pytestmark = pytest.mark.django_db
