@@ -78,8 +78,10 @@ def test_adapter_of_the_wrong_type():
 
 def test_deploy_checks(settings):
     settings.EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
+    topics = ["arn:aws:sns:eu-west-1:123456789012:petmail-tracking"]
+    settings.PETMAIL = {**settings.PETMAIL, "SNS_TOPIC_ARNS": topics}
     assert checks.check_deploy() == []
-    with override_settings(PETMAIL={"SITE_URL": "http://clinic.test"}):
+    with override_settings(PETMAIL={"SITE_URL": "http://clinic.test", "SNS_TOPIC_ARNS": topics}):
         assert ids(checks.check_deploy()) == ["petmail.W003"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     assert ids(checks.check_deploy()) == ["petmail.W004"]
@@ -115,6 +117,7 @@ def test_configured_backends_read_django_6_1_mailers_default_first():
 
 def test_deploy_checks_follow_mailers_not_the_deprecated_email_backend(settings):
     settings.EMAIL_BACKEND = SES  # ignored once MAILERS is set
+    settings.PETMAIL = {**settings.PETMAIL, "SNS_TOPIC_ARNS": ["arn:aws:sns:eu-west-1:1:t"]}
     with override_settings(MAILERS={"default": {"BACKEND": CONSOLE}}):
         messages = checks.check_deploy()
         assert ids(messages) == ["petmail.W004"]

@@ -1,6 +1,9 @@
 """ESP tracking events → the send ledger, through anymail's real Amazon SES webhook view (SNS
 notifications, as SES posts them): each event stored once, sends only move forward, unique
-opens and clicks counted once, permanent bounces and complaints stop mail to the address."""
+opens and clicks counted once, permanent bounces and complaints stop mail to the address.
+Notifications are signed as SNS signs them (a throwaway certificate, see
+``django_petmail.tracking.testing``); the signature checks themselves are in
+test_sns_signatures."""
 
 import base64
 import json
@@ -26,6 +29,7 @@ from django_petmail.models.subscriptions import email_hash
 from django_petmail.sending.ab import decide
 from django_petmail.sending.mailing import CampaignMailing
 from django_petmail.tracking.receiver import handle_tracking
+from django_petmail.tracking.testing import sns_test_signer
 from tests.factories import CampaignFactory, SendFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,23 +75,32 @@ def ses_event(send, kind, *, send_id=True, message_id=None, **detail):
     return event
 
 
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:petmail-tracking"
+
+
+def sns_message(sns_id, **fields):
+    """A signed SNS notification: ``fields`` over the defaults (Type, TopicArn, Timestamp)."""
+    message = {
+        "Type": "Notification",
+        "MessageId": sns_id,
+        "TopicArn": TOPIC,
+        "Timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+        **fields,
+    }
+    return sns_test_signer().sign(message)
+
+
 def post(event, *, sns_id=None, auth=AUTH, body=None):
-    """POST an SNS notification of ``event`` (or a raw ``body``) as SES would; a server
-    error comes back as a 500 response, as the ESP would see it."""
+    """POST a signed SNS notification of ``event`` as SES would; ``body``: a dict of SNS
+    fields (signed too) or a raw string. A server error comes back as a 500 response, as
+    the ESP would see it."""
     sns_id = sns_id or f"sns-{next(_ids)}"
-    payload = (
-        body
-        if body is not None
-        else json.dumps(
-            {
-                "Type": "Notification",
-                "MessageId": sns_id,
-                "TopicArn": "arn:aws:sns:eu-west-1:123456789012:petmail-tracking",
-                "Message": json.dumps(event),
-                "Timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
-            }
-        )
-    )
+    if isinstance(body, dict):
+        payload = json.dumps(sns_message(sns_id, **body))
+    elif body is not None:
+        payload = body
+    else:
+        payload = json.dumps(sns_message(sns_id, Message=json.dumps(event)))
     headers = {"x-amz-sns-message-type": "Notification", "x-amz-sns-message-id": sns_id}
     if auth:
         headers["authorization"] = auth
@@ -141,8 +154,12 @@ def test_delivery_open_click_move_the_send_forward_and_count_once(sent):
 
 
 def test_the_same_notification_twice_is_stored_and_counted_once(sent):
-    for _ in range(3):
-        assert post(ses_event(sent, "Open"), sns_id="sns-repeated").status_code == 200
+    from django.core.cache import cache
+
+    assert post(ses_event(sent, "Open"), sns_id="sns-repeated").status_code == 200
+    assert post(ses_event(sent, "Open"), sns_id="sns-repeated").status_code == 400  # a replay
+    cache.clear()  # the replay memory gone (another process, a restart): the ledger holds
+    assert post(ses_event(sent, "Open"), sns_id="sns-repeated").status_code == 200
     assert EmailEvent.objects.filter(send=sent).count() == 1
     assert EmailEvent.objects.get(send=sent).esp_event_id == "sns-repeated"
     assert counters(sent)["opens"] == 1
@@ -286,7 +303,11 @@ def test_the_signal_reports_each_stored_event_once(sent, catch_signal):
 
     calls = catch_signal(signals.email_event_recorded)
     post(ses_event(sent, "Delivery"), sns_id="sns-once")
-    post(ses_event(sent, "Delivery"), sns_id="sns-once")
+    post(ses_event(sent, "Delivery"), sns_id="sns-once")  # refused as a replay
+    from django_petmail.tracking.events import Incoming, record
+
+    again = Incoming("delivered", "sns-once", sent.esp_message_id, sent.email_address, {})
+    assert record(again) is None  # and the ledger stores it once if it gets through
     assert len(calls) == 1
     assert calls[0]["send"] == sent and calls[0]["event"].event_type == "delivery"
 
@@ -416,15 +437,9 @@ def test_a_transient_bounce_leaves_sequences_alone(sent):
     [
         "not json at all",
         json.dumps(["a", "list"]),
-        json.dumps({"Type": "Notification", "MessageId": "m1", "Message": "{not json"}),
-        json.dumps({"Type": "Notification", "MessageId": "m1", "Message": json.dumps([1, 2])}),
-        json.dumps(  # a bounce without its bounce details
-            {
-                "Type": "Notification",
-                "MessageId": "m1",
-                "Message": json.dumps({"eventType": "Bounce", "mail": {}}),
-            }
-        ),
+        {"Message": "{not json"},
+        {"Message": json.dumps([1, 2])},
+        {"Message": json.dumps({"eventType": "Bounce", "mail": {}})},  # no bounce details
     ],
 )
 def test_unreadable_payloads_are_refused_with_400_not_500(sent, body):
@@ -436,13 +451,7 @@ def test_unreadable_payloads_are_refused_with_400_not_500(sent, body):
 def test_inbound_mail_routed_to_the_tracking_url_stays_a_loud_configuration_error(sent):
     """Not bad input but a deployment mistake (an SES receipt rule publishing to the
     tracking topic): anymail's configuration error, a 500 in the error log, is kept."""
-    body = json.dumps(
-        {
-            "Type": "Notification",
-            "MessageId": "m3",
-            "Message": json.dumps({"notificationType": "Received", "mail": {}}),
-        }
-    )
+    body = {"Message": json.dumps({"notificationType": "Received", "mail": {}})}
     response = post(None, sns_id="m3", body=body)
     assert response.status_code == 500
     assert not EmailEvent.objects.exists()
@@ -458,9 +467,8 @@ def test_a_failure_after_parsing_is_a_500_so_the_esp_retries(sent, monkeypatch):
 
     monkeypatch.setattr(receiver, "record", database_down)
     event = ses_event(sent, "Open")
-    response = post(
-        None,
-        sns_id="m2",
-        body=json.dumps({"Type": "Notification", "MessageId": "m2", "Message": json.dumps(event)}),
-    )
+    response = post(None, sns_id="m2", body={"Message": json.dumps(event)})
     assert response.status_code == 500
+    monkeypatch.undo()  # the database is back: SNS's retry of the same message is accepted
+    assert post(None, sns_id="m2", body={"Message": json.dumps(event)}).status_code == 200
+    assert EmailEvent.objects.filter(esp_event_id="m2").count() == 1

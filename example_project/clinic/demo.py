@@ -237,6 +237,8 @@ def _post_ses_event(send: Any, kind: str, link: str = "https://huellas.example/"
     from django.test import Client
     from django.utils import timezone
 
+    from django_petmail.tracking.testing import sns_test_signer
+
     sns_id = f"demo-{kind.lower()}-{send.pk}"
     detail: dict[str, Any] = {"userAgent": "Mozilla/5.0 (demo)"}
     if kind == "Click":
@@ -252,13 +254,16 @@ def _post_ses_event(send: Any, kind: str, link: str = "https://huellas.example/"
         },
         kind.lower(): detail,
     }
-    body = {
-        "Type": "Notification",
-        "MessageId": sns_id,
-        "TopicArn": "arn:aws:sns:eu-west-1:000000000000:petmail-tracking",
-        "Message": json.dumps(event),
-        "Timestamp": timezone.now().isoformat(),
-    }
+    # signed as SNS would, with the package's throwaway test certificate (no network)
+    body = sns_test_signer().sign(
+        {
+            "Type": "Notification",
+            "MessageId": sns_id,
+            "TopicArn": "arn:aws:sns:eu-west-1:000000000000:petmail-tracking",
+            "Message": json.dumps(event),
+            "Timestamp": timezone.now().isoformat(),
+        }
+    )
     secret = settings.ANYMAIL["WEBHOOK_SECRET"].encode()
     response = Client().post(
         "/anymail/amazon_ses/tracking/",

@@ -297,6 +297,7 @@ class EmailCampaignAdmin(admin.ModelAdmin):
         "recipient_count",
         "started_at",
         "completed_at",
+        "paused_reason",
         *COUNTER_FIELDS,
         "ab_winner",
         "ab_decided_at",
@@ -308,7 +309,10 @@ class EmailCampaignAdmin(admin.ModelAdmin):
             _("Content"),
             {"fields": ("subject", "preview_text", "from_email", "html_content", "text_content")},
         ),
-        (_("Scheduling"), {"fields": ("scheduled_at", "started_at", "completed_at")}),
+        (
+            _("Scheduling"),
+            {"fields": ("scheduled_at", "started_at", "completed_at", "paused_reason")},
+        ),
         (
             _("A/B testing"),
             {

@@ -203,7 +203,59 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
                 id="petmail.W006",
             )
         )
+    if uses_ses:
+        messages.extend(_sns_deploy_messages())
     return messages
+
+
+def _sns_deploy_messages() -> list[checks.CheckMessage]:
+    try:
+        verify, topics = petmail_settings.SNS_VERIFY_SIGNATURES, petmail_settings.SNS_TOPIC_ARNS
+    except PetmailImproperlyConfigured:
+        return []  # reported by E006
+    messages: list[checks.CheckMessage] = []
+    if not verify:
+        messages.append(
+            checks.Warning(
+                "PETMAIL['SNS_VERIFY_SIGNATURES'] is off: anyone who learns the webhook's "
+                "basic-auth secret can forge bounces and complaints and suppress any address.",
+                hint="Remove PETMAIL['SNS_VERIFY_SIGNATURES'] (it is on by default).",
+                id="petmail.W007",
+            )
+        )
+    if not topics:
+        messages.append(
+            checks.Warning(
+                "PETMAIL['SNS_TOPIC_ARNS'] is empty: notifications from any SNS topic are "
+                "accepted, and SNS subscription confirmations are refused.",
+                hint="List the ARNs of the SNS topics your SES configuration set publishes "
+                "to, e.g. ['arn:aws:sns:eu-west-1:123456789012:petmail-tracking'].",
+                id="petmail.W008",
+            )
+        )
+    return messages
+
+
+@checks.register(checks.Tags.security)
+def check_sns_verification(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        verify = petmail_settings.SNS_VERIFY_SIGNATURES
+    except PetmailImproperlyConfigured:
+        return []  # reported by E006
+    if not verify or not any("amazon_ses" in b for b in configured_backends().values()):
+        return []
+    try:
+        import cryptography  # noqa: F401 - the ses extra's, probed only
+    except ImportError:  # pragma: no cover - installed with the ses extra
+        return [
+            checks.Error(
+                "SNS signatures cannot be verified: the 'cryptography' package is missing, "
+                "so every SES notification would be refused.",
+                hint="pip install 'django-petmail[ses]'.",
+                id="petmail.E009",
+            )
+        ]
+    return []
 
 
 def _ses_tracking_served() -> bool:

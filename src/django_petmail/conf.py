@@ -59,9 +59,16 @@ DEFAULTS: dict[str, Any] = {
     "REVENUE_ATTRIBUTION_DAYS": 7,
     "REVENUE_ATTRIBUTE_OPENS": False,
     "CURRENCY": "EUR",
-    # Reputation: Amazon SES puts an account under review at these rates (percent)
+    # Deliverability (docs/deliverability.md)
+    "SNS_VERIFY_SIGNATURES": True,
+    "SNS_TOPIC_ARNS": [],
+    "SNS_MAX_AGE": 3600,
+    "WEBHOOK_MAX_BYTES": 256 * 1024,
+    "SOFT_BOUNCE_LIMIT": 3,
+    "SOFT_BOUNCE_DAYS": 30,
     "REPUTATION_BOUNCE_RATE": 5.0,
     "REPUTATION_COMPLAINT_RATE": 0.1,
+    "REPUTATION_MIN_SENT": 200,
 }
 
 # Settings holding a dotted path that is imported on first use.
@@ -101,6 +108,12 @@ def _seconds(value: Any) -> float:
 def _fraction(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
         raise ValueError(f"expected a number between 0 and 1 (exclusive), got {value!r}")
+    return float(value)
+
+
+def _percent(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 100:
+        raise ValueError(f"expected a percentage above 0 and at most 100, got {value!r}")
     return float(value)
 
 
@@ -177,12 +190,6 @@ def _currency(value: Any) -> str:
     return value.upper()
 
 
-def _percent(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 100:
-        raise ValueError(f"expected a percentage above 0 and at most 100, got {value!r}")
-    return float(value)
-
-
 def _variant(value: Any) -> str:
     if value not in ("A", "B"):
         raise ValueError(f"expected 'A' or 'B', got {value!r}")
@@ -226,8 +233,15 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "REVENUE_ATTRIBUTION_DAYS": _integer(0),
     "REVENUE_ATTRIBUTE_OPENS": _boolean,
     "CURRENCY": _currency,
+    "SNS_VERIFY_SIGNATURES": _boolean,
+    "SNS_TOPIC_ARNS": _codes,
+    "SNS_MAX_AGE": _integer(1, seconds=True),
+    "WEBHOOK_MAX_BYTES": _integer(1024),
+    "SOFT_BOUNCE_LIMIT": _integer(1),
+    "SOFT_BOUNCE_DAYS": _integer(1),
     "REPUTATION_BOUNCE_RATE": _percent,
     "REPUTATION_COMPLAINT_RATE": _percent,
+    "REPUTATION_MIN_SENT": _integer(1),
 }
 
 
@@ -274,8 +288,15 @@ class PetmailSettings:
         REVENUE_ATTRIBUTION_DAYS: int
         REVENUE_ATTRIBUTE_OPENS: bool
         CURRENCY: str
+        SNS_VERIFY_SIGNATURES: bool
+        SNS_TOPIC_ARNS: list[str]
+        SNS_MAX_AGE: int
+        WEBHOOK_MAX_BYTES: int
+        SOFT_BOUNCE_LIMIT: int
+        SOFT_BOUNCE_DAYS: int
         REPUTATION_BOUNCE_RATE: float
         REPUTATION_COMPLAINT_RATE: float
+        REPUTATION_MIN_SENT: int
 
     def __init__(self, defaults: dict[str, Any] | None = None) -> None:
         self.defaults = defaults if defaults is not None else DEFAULTS

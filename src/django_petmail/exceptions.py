@@ -36,6 +36,11 @@ class DuplicateRegistryEntry(PetmailError, ValueError):
     """A name was registered twice without ``replace=True``."""
 
 
+class SNSVerificationError(PetmailError, SuspiciousOperation):
+    """An SES webhook message is not provably from Amazon SNS for an allowed topic, or is a
+    replay (answered with 400; see ``tracking.sns``)."""
+
+
 class InvalidTransition(PetmailError, ValueError):
     """A state machine was asked for a move it does not allow (e.g. sent → draft)."""
 

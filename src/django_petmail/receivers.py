@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import signals
+from . import campaigns, signals
 from .campaigns import deliver
 from .conf import petmail_settings
-from .models import EmailCampaign, NewsletterSubscription, SequenceStep
+from .exceptions import InvalidTransition
+from .models import AutomatedSequence, EmailCampaign, NewsletterSubscription, SequenceStep
 from .sequences.delivery import deliver_step
-from .sequences.enrollment import trigger
+from .sequences.enrollment import pause_sequence, trigger
+from .tracking import reputation
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +53,36 @@ def fire_trigger(
     trigger(name, recipient, **(data or {}))
 
 
+def pause_for_reputation(
+    sender: Any, pk: int, metric: str, rate: float, threshold: float, sent: int, **kwargs: Any
+) -> None:
+    """The reputation guard's action: pause the campaign or sequence, once, saying why."""
+    why = reputation.reason(metric, rate, threshold, sent)
+    obj: Any
+    if sender is EmailCampaign:
+        obj = EmailCampaign.objects.filter(pk=pk).first()
+        if obj is None:
+            return
+        try:
+            campaigns.pause(obj, reason=why)
+        except InvalidTransition:
+            return  # paused, finished or cancelled meanwhile
+    elif sender is AutomatedSequence:
+        obj = AutomatedSequence.objects.filter(pk=pk).first()
+        if obj is None or not pause_sequence(obj, reason=why, only_active=True):
+            return
+    else:
+        return
+    logger.warning("%s %s paused: %s", sender.__name__, pk, why)
+    signals.send_on_commit(
+        signals.reputation_paused, sender, obj=obj, metric=metric, rate=rate, threshold=threshold
+    )
+
+
 def connect() -> None:
     signals.sends_queued.connect(queue_workers, dispatch_uid="django_petmail.queue_workers")
     signals.confirmed.connect(trigger_signup, dispatch_uid="django_petmail.trigger_signup")
     signals.trigger_fired.connect(fire_trigger, dispatch_uid="django_petmail.fire_trigger")
+    signals.reputation_threshold_reached.connect(
+        pause_for_reputation, dispatch_uid="django_petmail.pause_for_reputation"
+    )

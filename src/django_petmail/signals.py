@@ -55,6 +55,16 @@ conversion_recorded = Signal()
 #: A conversion was refunded (sent when it commits; once per reference).
 #: sender=Conversion, conversion, send (the send it was attributed to, or None)
 conversion_refunded = Signal()
+#: A mailing's bounce or complaint rate reached its threshold (``REPUTATION_*`` settings;
+#: sent when the event that crossed it commits). The package's receiver pauses the mailing.
+#: sender=EmailCampaign or AutomatedSequence, pk, metric ("bounce_rate" or
+#: "complaint_rate"), rate and threshold (percentages), sent (the rate's denominator)
+reputation_threshold_reached = Signal()
+
+#: The reputation guard paused a sending campaign or an active sequence (sent on commit,
+#: once per pause). sender=EmailCampaign or AutomatedSequence, obj (the campaign or
+#: sequence, its ``paused_reason`` set), metric, rate, threshold
+reputation_paused = Signal()
 
 
 def send_on_commit(signal: Signal, sender: Any, **kwargs: Any) -> None:

@@ -332,11 +332,14 @@ def unsubscribe(
     reason: str = "",
     send_id: int | None = None,
     consent: Consent | None = None,
+    event_recorded: bool = False,
 ) -> bool:
     """Stop all marketing mail to this subscription now. ``False`` if it had already left.
 
     Attributes the unsubscribe to the send it came from (its status, an event, the
-    campaign's counter) and cancels active enrollments in marketing sequences.
+    campaign's counter) and cancels active enrollments in marketing sequences. With
+    ``event_recorded`` the caller has stored the send's unsubscribe event already (an ESP
+    report, with the ESP's event id), so no second one is made.
     """
     consent = consent or Consent(source=source)
     now = timezone.now()
@@ -363,7 +366,7 @@ def unsubscribe(
         )
         cancel_enrollments(subscription, reason="unsubscribed")
         if send_id is not None:
-            _attribute_to_send(subscription, send_id, now)
+            _attribute_to_send(subscription, send_id, now, create_event=not event_recorded)
     signals.unsubscribed.send(
         NewsletterSubscription, subscription=subscription, source=source, reason=reason
     )
@@ -422,10 +425,13 @@ def stop_mail(subscription_ids: Iterable[int], emails: Iterable[str], *, status:
     )
 
 
-def _attribute_to_send(subscription: NewsletterSubscription, send_id: int, now: Any) -> None:
+def _attribute_to_send(
+    subscription: NewsletterSubscription, send_id: int, now: Any, *, create_event: bool
+) -> None:
     send = EmailSend.objects.filter(pk=send_id, subscription=subscription).first()
     if send is None:
         return
     EmailSend.objects.filter(pk=send.pk).update(status=SendStatus.UNSUBSCRIBED, updated_at=now)
-    EmailEvent.objects.create(send=send, event_type=EventType.UNSUBSCRIBE, occurred_at=now)
+    if create_event:
+        EmailEvent.objects.create(send=send, event_type=EventType.UNSUBSCRIBE, occurred_at=now)
     send.mailing_rows().update(unsubscribe_count=F("unsubscribe_count") + 1)

@@ -102,15 +102,16 @@ def start(campaign: EmailCampaign, *, enqueue: bool = True) -> int:
     return count
 
 
-def pause(campaign: EmailCampaign) -> None:
-    """Stop claiming new batches; batches already claimed finish."""
-    transition(campaign, CampaignStatus.PAUSED)
+def pause(campaign: EmailCampaign, *, reason: str = "") -> None:
+    """Stop claiming new batches; batches already claimed finish. ``reason`` is shown in
+    the admin and the API (``paused_reason``; the reputation guard sets it)."""
+    transition(campaign, CampaignStatus.PAUSED, paused_reason=reason)
 
 
 def resume(campaign: EmailCampaign, *, enqueue: bool = True) -> None:
     if campaign.status != CampaignStatus.PAUSED:  # draft → sending is start(), with fan-out
         raise InvalidTransition("campaign", campaign.status, CampaignStatus.SENDING.value)
-    transition(campaign, CampaignStatus.SENDING)
+    transition(campaign, CampaignStatus.SENDING, paused_reason="")
     if enqueue:
         enqueue_sending(campaign)
 

@@ -103,6 +103,11 @@ class EmailCampaign(SendCounters):
     scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    paused_reason = models.TextField(
+        _("pause reason"),
+        blank=True,
+        help_text=_("Why sending was paused automatically (e.g. the bounce rate)."),
+    )
 
     # A/B testing
     is_ab_test = models.BooleanField(_("A/B test"), default=False)

@@ -181,6 +181,23 @@ class EmailSend(models.Model):
         return step_model._default_manager.filter(pk=self.sequence_step_id)  # type: ignore[union-attr]
 
 
+class BounceType(models.TextChoices):
+    """What ``bounce_type`` holds on a send and its bounce event: the ESP's own word (Amazon
+    SES's ``bounceType``, kept as it comes), except for ``suppressed``.
+
+    ``suppressed``: the ESP refused the message because the address is on its suppression
+    list (SES ``bounceSubType`` ``OnAccountSuppressionList`` or ``Suppressed``). The send
+    ends as bounced and the address is stopped, but the mailing's ``bounce_count`` is not
+    moved and reports leave these out of bounce rates: no message was attempted, and SES
+    does not count them against the account either.
+    """
+
+    PERMANENT = "Permanent", _("Permanent")
+    TRANSIENT = "Transient", _("Transient")
+    UNDETERMINED = "Undetermined", _("Undetermined")
+    SUPPRESSED = "suppressed", _("Suppressed by the ESP")
+
+
 class EventType(models.TextChoices):
     SEND = "send", _("Sent")
     DELIVERY = "delivery", _("Delivered")

@@ -113,6 +113,9 @@ class NewsletterSubscription(models.Model):
     unsubscribe_source = models.CharField(
         _("unsubscribe source"), max_length=20, blank=True, choices=UnsubscribeSource.choices
     )
+    # Transient bounces since the window started (tracking's bounce policy; a delivery resets)
+    soft_bounce_count = models.PositiveIntegerField(_("soft bounces"), default=0)
+    soft_bounce_since = models.DateTimeField(_("soft bounces since"), null=True, blank=True)
 
     class Meta:
         ordering = ["-subscribed_at"]

@@ -326,12 +326,20 @@ def resume(enrollments: QuerySet[SequenceEnrollment]) -> int:
     return count
 
 
-def pause_sequence(sequence: AutomatedSequence, *, reason: str = "") -> None:
-    """Stop a whole sequence: no enrollment, no step, no send until it is resumed."""
-    AutomatedSequence.objects.filter(pk=sequence.pk).update(
-        is_active=False, paused_reason=reason[:2000], updated_at=timezone.now()
-    )
+def pause_sequence(
+    sequence: AutomatedSequence, *, reason: str = "", only_active: bool = False
+) -> bool:
+    """Stop a whole sequence: no enrollment, no step, no send until it is resumed.
+
+    With ``only_active`` a sequence paused already is left as it is (its reason too);
+    returns whether this call changed the sequence.
+    """
+    rows = AutomatedSequence.objects.filter(pk=sequence.pk)
+    if only_active:
+        rows = rows.filter(is_active=True)
+    changed = rows.update(is_active=False, paused_reason=reason[:2000], updated_at=timezone.now())
     sequence.refresh_from_db()
+    return bool(changed)
 
 
 def resume_sequence(sequence: AutomatedSequence) -> None:

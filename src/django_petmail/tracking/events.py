@@ -10,25 +10,32 @@ twice, or out of order (SNS retries, an open reported before the delivery), so:
 * a campaign counter changes with the first timestamp of its kind (``delivered_at``,
   ``opened_at``, ``clicked_at``, the bounce), in the same transaction: unique opens and
   clicks, whatever the number of events;
-* only a permanent bounce or a complaint stops mail to the address (subscription status and
-  a suppression hash); a transient bounce or a deferral is stored and changes nothing.
+* a permanent bounce or a complaint stops mail to the address (subscription status and
+  a suppression hash); a transient bounce counts against the address, which stops after
+  ``SOFT_BOUNCE_LIMIT`` of them within ``SOFT_BOUNCE_DAYS`` (a delivery starts the count
+  again); a deferral is stored and changes nothing;
+* a bounce of the ESP's own suppression list ends the send and the address but is flagged
+  (``BounceType.SUPPRESSED``) and left out of ``bounce_count``;
+* a counted bounce or complaint checks the mailing's rates (:mod:`.reputation`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from anymail.signals import EventType as AnymailEvent
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, DateTimeField, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from .. import signals
+from ..conf import petmail_settings
 from ..models import (
     SEND_ACCEPTED,
+    BounceType,
     EmailEvent,
     EmailSend,
     EventType,
@@ -39,6 +46,7 @@ from ..models import (
 )
 from ..models.subscriptions import normalize_email
 from ..subscriptions import stop_mail, unsubscribe
+from . import reputation
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +89,9 @@ _PROVES_SENT = frozenset(
 )
 
 #: Amazon SES's bounce types that do not end an address (anymail reports them as bounced).
-SOFT_BOUNCE_TYPES = frozenset({"Transient", "Undetermined"})
+SOFT_BOUNCE_TYPES = frozenset({BounceType.TRANSIENT, BounceType.UNDETERMINED})
+#: Amazon SES's bounce subtypes for mail it refused because of a suppression list.
+SUPPRESSED_SUBTYPES = frozenset({"OnAccountSuppressionList", "Suppressed"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,14 @@ class Incoming:
     user_agent: str = ""
     description: str = ""
     bounce_type: str = ""
+    bounce_subtype: str = ""
+
+    @property
+    def bounce_kind(self) -> str:
+        """What is stored as ``bounce_type``: the ESP's type, or ``suppressed``."""
+        if self.bounce_subtype in SUPPRESSED_SUBTYPES:
+            return BounceType.SUPPRESSED
+        return self.bounce_type
 
     @classmethod
     def from_anymail(cls, event: Any) -> Incoming:
@@ -115,6 +133,7 @@ class Incoming:
             user_agent=_text(event.user_agent, 500),
             description=_text(event.description or event.mta_response, 1000),
             bounce_type=_text(bounce.get("bounceType"), 50),
+            bounce_subtype=_text(bounce.get("bounceSubType"), 50),
         )
 
 
@@ -176,7 +195,7 @@ def record(incoming: Incoming) -> EmailEvent | None:
                     esp_event_id=incoming.event_id,
                     link_url=incoming.click_url,
                     user_agent=incoming.user_agent,
-                    bounce_type=incoming.bounce_type,
+                    bounce_type=incoming.bounce_kind,
                     description=incoming.description,
                     occurred_at=when,
                 )
@@ -203,6 +222,7 @@ def _apply(
         if row.filter(delivered_at__isnull=True).update(delivered_at=when, updated_at=now):
             counters["delivered_count"] = 1
         row.filter(status__in=_DELIVERED_FROM).update(status=SendStatus.DELIVERED)
+        _reset_soft_bounces(send)
     elif event_type in (EventType.OPEN, EventType.CLICK):
         # a click is also an open: clients that block images never report the open
         if row.filter(opened_at__isnull=True).update(opened_at=when, updated_at=now):
@@ -213,12 +233,18 @@ def _apply(
             row.filter(status__in=_CLICKED_FROM).update(status=SendStatus.CLICKED)
         else:
             row.filter(status__in=_OPENED_FROM).update(status=SendStatus.OPENED)
-    elif event_type == EventType.BOUNCE and not soft:
-        if row.filter(status__in=_TERMINAL_FROM).update(
-            status=SendStatus.BOUNCED,
-            bounced_at=when,
-            bounce_type=incoming.bounce_type or "bounced",
-            updated_at=now,
+    elif event_type == EventType.BOUNCE and soft:
+        _count_soft_bounce(send, when)
+    elif event_type == EventType.BOUNCE:
+        kind = incoming.bounce_kind
+        if (
+            row.filter(status__in=_TERMINAL_FROM).update(
+                status=SendStatus.BOUNCED,
+                bounced_at=when,
+                bounce_type=kind or "bounced",
+                updated_at=now,
+            )
+            and kind != BounceType.SUPPRESSED
         ):
             counters["bounce_count"] = 1
         _stop_mail(send, SubscriptionStatus.BOUNCED)
@@ -236,9 +262,49 @@ def _apply(
                 source=UnsubscribeSource.ESP_REPORT,
                 reason="reported by the ESP",
                 send_id=send.pk,
+                event_recorded=True,  # the ESP's event, stored above
             )
     if counters:
         send.mailing_rows().update(**{name: F(name) + n for name, n in counters.items()})
+    if "bounce_count" in counters or "complaint_count" in counters:
+        reputation.check(send)
+
+
+def _count_soft_bounce(send: EmailSend, when: datetime) -> None:
+    """One more transient bounce for the address, in one conditional UPDATE: the count
+    starts again at 1 when the window (``SOFT_BOUNCE_DAYS``) has passed; reaching
+    ``SOFT_BOUNCE_LIMIT`` stops mail to the address as a permanent bounce would."""
+    if not send.subscription_id:
+        return  # service mail to an owner without a subscription: nothing to count on
+    rows = NewsletterSubscription.objects.filter(pk=send.subscription_id)
+    window = timedelta(days=petmail_settings.SOFT_BOUNCE_DAYS)
+    stale = Q(soft_bounce_since__isnull=True) | Q(soft_bounce_since__lt=when - window)
+    rows.update(
+        soft_bounce_count=Case(
+            When(stale, then=Value(1)),
+            default=F("soft_bounce_count") + 1,
+            output_field=IntegerField(),
+        ),
+        soft_bounce_since=Case(
+            When(stale, then=Value(when)),
+            default=F("soft_bounce_since"),
+            output_field=DateTimeField(),
+        ),
+        updated_at=timezone.now(),
+    )
+    if rows.filter(
+        soft_bounce_count__gte=petmail_settings.SOFT_BOUNCE_LIMIT,
+        status__in=[SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE],
+    ).exists():
+        _stop_mail(send, SubscriptionStatus.BOUNCED)
+
+
+def _reset_soft_bounces(send: EmailSend) -> None:
+    """A delivery proves the address works: its transient bounces are forgotten."""
+    if send.subscription_id:
+        NewsletterSubscription.objects.filter(
+            pk=send.subscription_id, soft_bounce_count__gt=0
+        ).update(soft_bounce_count=0, soft_bounce_since=None)
 
 
 def _stop_mail(send: EmailSend, status: str) -> None:
