@@ -21,7 +21,7 @@ from decimal import Decimal
 from itertools import count
 
 from django_petmail.models import (
-    BOUNCE_TYPE_REJECTED,
+    BounceType,
     CampaignStatus,
     EmailCampaign,
     EmailSend,
@@ -73,7 +73,7 @@ def build_sends(mailing: dict) -> list[EmailSend]:
             **mailing,
             status=SendStatus.BOUNCED,
             bounced_at=T0,
-            bounce_type=BOUNCE_TYPE_REJECTED,
+            bounce_type=BounceType.REJECTED,
         )
     )
     sends.append(SendFactory(**mailing, status=SendStatus.CANCELLED))

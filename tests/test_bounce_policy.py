@@ -10,6 +10,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from django_petmail.analytics import campaign_report, reconcile
 from django_petmail.models import (
     BounceType,
     CampaignStatus,
@@ -108,6 +109,10 @@ def test_a_suppression_list_bounce_is_flagged_and_not_counted(subscription, subt
     assert EmailCampaign.objects.get(pk=send.campaign_id).bounce_count == 0
     assert sub_state(subscription)[0] == SubscriptionStatus.BOUNCED
     assert Suppression.objects.exists()
+    campaign = EmailCampaign.objects.get(pk=send.campaign_id)
+    bounces = campaign_report(campaign).bounces
+    assert (bounces.total, bounces.suppressed) == (0, 1)  # no attempt: out of the rates
+    assert reconcile() == []  # the ledger agrees with the counter
 
 
 def test_a_permanent_bounce_is_still_counted(subscription):

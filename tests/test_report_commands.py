@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone, translation
 
-from django_petmail.models import BOUNCE_TYPE_REJECTED, EmailCampaign, SendStatus
+from django_petmail.models import BounceType, EmailCampaign, SendStatus
 from tests.analytics_data import LINK_A, build_campaign, build_sends
 from tests.factories import EnrollmentFactory, SendFactory, StepFactory
 from tests.test_analytics_reports import _ab_campaign
@@ -85,7 +85,7 @@ def test_the_overview_flags_a_rate_over_its_threshold():
         campaign=campaign,
         status=SendStatus.BOUNCED,
         bounced_at=now - timedelta(hours=1),
-        bounce_type=BOUNCE_TYPE_REJECTED,
+        bounce_type=BounceType.REJECTED,
     )
     out = run("petmail_report", "overview", "--days", "1")
     assert "Bounce rate: 50.00 % (AT OR OVER the review threshold 5.00 %)" in out

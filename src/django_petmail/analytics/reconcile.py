@@ -23,7 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Model, Q
 
-from ..models import EmailCampaign, EmailSend, SendStatus, SequenceStep
+from ..models import BounceType, EmailCampaign, EmailSend, SendStatus, SequenceStep
 from ..sending.mailing import MailingKind
 from .reports import _Data
 
@@ -33,7 +33,7 @@ RECOMPUTED: dict[str, Q] = {
     "delivered_count": Q(delivered_at__isnull=False),
     "open_count": Q(opened_at__isnull=False),
     "click_count": Q(clicked_at__isnull=False),
-    "bounce_count": Q(bounced_at__isnull=False),
+    "bounce_count": Q(bounced_at__isnull=False) & ~Q(bounce_type=BounceType.SUPPRESSED),
     "complaint_count": Q(status=SendStatus.COMPLAINED),
     "unsubscribe_count": Q(status=SendStatus.UNSUBSCRIBED),
     "failed_count": Q(status=SendStatus.FAILED),

@@ -26,10 +26,10 @@ from django.utils.translation import gettext as _
 from .. import campaigns
 from ..conf import petmail_settings
 from ..models import (
-    BOUNCE_TYPE_REJECTED,
     SEND_UNFINISHED,
     ABVariant,
     AutomatedSequence,
+    BounceType,
     EmailCampaign,
     EmailEvent,
     EmailSend,
@@ -137,6 +137,7 @@ class Bounces(_Data):
     rejected: int
     transient: int
     total: int
+    suppressed: int = 0  # refused by the ESP's suppression list: not in total nor the rates
 
 
 @dataclass(frozen=True)
@@ -477,8 +478,11 @@ def _report(
 ) -> Report:
     sends = sends.order_by()
     accepted = Q(sent_at__isnull=False)
-    bounced = Q(bounced_at__isnull=False)
+    # a bounce from the ESP's suppression list is no attempt: left out of bounce rates
+    suppressed = Q(bounce_type=BounceType.SUPPRESSED)
+    bounced = Q(bounced_at__isnull=False) & ~suppressed
     counts = sends.aggregate(
+        suppressed=Count("pk", filter=suppressed),
         recipients=Count("pk", filter=~Q(status__in=_NOT_RECIPIENT)),
         sent=Count("pk", filter=accepted),
         delivered=Count("pk", filter=Q(delivered_at__isnull=False)),
@@ -486,7 +490,7 @@ def _report(
         clicked=Count("pk", filter=Q(clicked_at__isnull=False)),
         attempted=Count("pk", filter=accepted | bounced),
         bounced=Count("pk", filter=bounced),
-        rejected=Count("pk", filter=bounced & Q(bounce_type=BOUNCE_TYPE_REJECTED)),
+        rejected=Count("pk", filter=bounced & Q(bounce_type=BounceType.REJECTED)),
         complained=Count("pk", filter=Q(status=SendStatus.COMPLAINED)),
         unsubscribed=Count("pk", filter=Q(status=SendStatus.UNSUBSCRIBED)),
         failed=Count("pk", filter=Q(status=SendStatus.FAILED)),
@@ -533,6 +537,7 @@ def _report(
             rejected=counts["rejected"],
             transient=event_counts["transient"],
             total=counts["bounced"],
+            suppressed=counts["suppressed"],
         ),
         complaints=counts["complained"],
         unsubscribes=counts["unsubscribed"],

@@ -13,7 +13,6 @@ from .conversions import Conversion
 from .counters import COUNTER_FIELDS, SendCounters
 from .segments import CustomerSegment, SegmentMembership
 from .sends import (
-    BOUNCE_TYPE_REJECTED,
     SEND_ACCEPTED,
     SEND_COUNTS_AGAINST_CAP,
     SEND_PROGRESS,
@@ -56,7 +55,6 @@ from .templates import EmailTemplate, TemplateType
 __all__ = [
     "AB_FIELDS",
     "AB_SETTINGS",
-    "BOUNCE_TYPE_REJECTED",
     "CAMPAIGN_TRANSITIONS",
     "COUNTER_FIELDS",
     "ENROLLMENT_RUNNING",

@@ -64,9 +64,25 @@ SEND_TERMINAL: frozenset[str] = frozenset(
 )
 
 
-#: ``EmailSend.bounce_type`` of a send the ESP refused at send time (a permanent bounce
-#: before any message left); bounces the ESP reports later carry its own type ("Permanent").
-BOUNCE_TYPE_REJECTED = "rejected"
+class BounceType(models.TextChoices):
+    """What ``bounce_type`` holds on a send and its bounce event: the ESP's own word (Amazon
+    SES's ``bounceType``, kept as it comes), except for ``rejected`` and ``suppressed``.
+
+    ``rejected``: the ESP refused the recipient at send time (a permanent bounce before any
+    message left).
+
+    ``suppressed``: the ESP refused the message because the address is on its suppression
+    list (SES ``bounceSubType`` ``OnAccountSuppressionList`` or ``Suppressed``). The send
+    ends as bounced and the address is stopped, but the mailing's ``bounce_count`` is not
+    moved and reports leave these out of bounce rates: no message was attempted, and SES
+    does not count them against the account either.
+    """
+
+    PERMANENT = "Permanent", _("Permanent")
+    TRANSIENT = "Transient", _("Transient")
+    UNDETERMINED = "Undetermined", _("Undetermined")
+    SUPPRESSED = "suppressed", _("Suppressed by the ESP")
+    REJECTED = "rejected", _("Refused at send time")
 
 
 class EmailSend(models.Model):
@@ -179,23 +195,6 @@ class EmailSend(models.Model):
             return EmailCampaign.objects.filter(pk=self.campaign_id)
         step_model = self._meta.get_field("sequence_step").related_model
         return step_model._default_manager.filter(pk=self.sequence_step_id)  # type: ignore[union-attr]
-
-
-class BounceType(models.TextChoices):
-    """What ``bounce_type`` holds on a send and its bounce event: the ESP's own word (Amazon
-    SES's ``bounceType``, kept as it comes), except for ``suppressed``.
-
-    ``suppressed``: the ESP refused the message because the address is on its suppression
-    list (SES ``bounceSubType`` ``OnAccountSuppressionList`` or ``Suppressed``). The send
-    ends as bounced and the address is stopped, but the mailing's ``bounce_count`` is not
-    moved and reports leave these out of bounce rates: no message was attempted, and SES
-    does not count them against the account either.
-    """
-
-    PERMANENT = "Permanent", _("Permanent")
-    TRANSIENT = "Transient", _("Transient")
-    UNDETERMINED = "Undetermined", _("Undetermined")
-    SUPPRESSED = "suppressed", _("Suppressed by the ESP")
 
 
 class EventType(models.TextChoices):

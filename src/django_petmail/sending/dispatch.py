@@ -21,8 +21,8 @@ from ..conf import petmail_settings
 from ..db import update_from_pairs
 from ..links import message_links
 from ..models import (
-    BOUNCE_TYPE_REJECTED,
     ABVariant,
+    BounceType,
     EmailEvent,
     EmailSend,
     EventType,
@@ -279,7 +279,7 @@ def _record(mailing: Mailing, outcomes: BatchOutcomes, now: datetime) -> BatchRe
         for pk in by_outcome.get(Outcome.BOUNCED, [])
     ]
     extra: dict[Outcome, dict[str, Any]] = {
-        Outcome.BOUNCED: {"bounced_at": now, "bounce_type": BOUNCE_TYPE_REJECTED},
+        Outcome.BOUNCED: {"bounced_at": now, "bounce_type": BounceType.REJECTED},
     }
     counts: dict[Outcome, int] = {}
     retry_ids = [pk for pk, _ in outcomes.retry]
