@@ -98,6 +98,10 @@ class Incoming:
     user_agent: str = ""
     description: str = ""
     bounce_type: str = ""
+    # first-party tracking (tracking.firstparty) fills these; ESP events leave them empty
+    ip_address: str | None = None
+    link_tag: str = ""
+    is_machine: bool = False  # stored, but engagement is not counted
 
     @classmethod
     def from_anymail(cls, event: Any) -> Incoming:
@@ -175,7 +179,10 @@ def record(incoming: Incoming) -> EmailEvent | None:
                     event_type=event_type,
                     esp_event_id=incoming.event_id,
                     link_url=incoming.click_url,
+                    link_tag=incoming.link_tag,
                     user_agent=incoming.user_agent,
+                    ip_address=incoming.ip_address,
+                    is_machine=incoming.is_machine,
                     bounce_type=incoming.bounce_type,
                     description=incoming.description,
                     occurred_at=when,
@@ -203,7 +210,7 @@ def _apply(
         if row.filter(delivered_at__isnull=True).update(delivered_at=when, updated_at=now):
             counters["delivered_count"] = 1
         row.filter(status__in=_DELIVERED_FROM).update(status=SendStatus.DELIVERED)
-    elif event_type in (EventType.OPEN, EventType.CLICK):
+    elif event_type in (EventType.OPEN, EventType.CLICK) and not incoming.is_machine:
         # a click is also an open: clients that block images never report the open
         if row.filter(opened_at__isnull=True).update(opened_at=when, updated_at=now):
             counters["open_count"] = 1
