@@ -46,7 +46,8 @@ pytestmark = pytest.mark.django_db
 LINKS = (
     '<p><a href="https://huellas.example/otono?a=1&amp;b=2" data-tag="otoño">Leer</a> '
     '<a href="mailto:hola@huellas.example">Escríbenos</a> <a href="tel:+34911222333">Llama</a> '
-    '<a href="#arriba">Arriba</a> <a href="https://huellas.example/p/{{ pet_name }}">Tu mascota</a> '
+    '<a href="#arriba">Arriba</a> '
+    '<a href="https://huellas.example/p/{{ pet_name }}">Tu mascota</a> '
     '<a href="https://huellas.example/tienda" title="Tienda">Tienda</a></p>'
 )
 
@@ -216,7 +217,7 @@ def test_opens_and_clicks_within_seconds_of_sending_are_machine(client):
 
 def test_the_delivery_time_counts_when_the_esp_reported_it(client):
     SubscriptionFactory()
-    campaign, [send] = send_campaign("<p>Hola</p>")
+    _, [send] = send_campaign("<p>Hola</p>")
     EmailSend.objects.filter(pk=send.pk).update(delivered_at=timezone.now())
     client.get(pixel_path(send), HTTP_USER_AGENT=BROWSER)
     assert EmailEvent.objects.get(send=send).is_machine
@@ -351,6 +352,8 @@ def test_a_sequence_step_send_is_tracked(client):
     ],
 )
 def test_bad_tracking_settings_name_the_setting(name, value):
-    with override_settings(PETMAIL={**petmail_settings.user_settings, name: value}):
-        with pytest.raises(PetmailImproperlyConfigured, match=name):
-            getattr(petmail_settings, name)
+    with (
+        override_settings(PETMAIL={**petmail_settings.user_settings, name: value}),
+        pytest.raises(PetmailImproperlyConfigured, match=name),
+    ):
+        getattr(petmail_settings, name)
