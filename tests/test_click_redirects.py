@@ -8,6 +8,7 @@ from django.utils import timezone
 
 import django_petmail
 from django_petmail.conf import petmail_settings
+from django_petmail.gdpr import erase_subscriber
 from django_petmail.models import (
     AutomatedSequence,
     EmailCampaign,
@@ -20,7 +21,7 @@ from django_petmail.models import (
 from django_petmail.sequences.progression import process
 from django_petmail.tokens import make_click_tokens
 from tests.factories import SubscriptionFactory
-from tests.tracking_utils import BROWSER, age, click_paths, send_campaign
+from tests.tracking_utils import BROWSER, age, click_paths, pixel_path, send_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +203,13 @@ def test_content_that_no_longer_compiles_is_a_404(client):
     [path] = click_paths(send)
     SequenceStep.objects.filter(pk=step.pk).update(html_content="{% include 'x' %}")
     assert_not_found(get(client, path))
+
+
+def test_an_erased_subscribers_links_work_but_record_nothing(client, sent):
+    _, send = sent
+    path = click_paths(send)[1]
+    pixel = pixel_path(send)
+    erase_subscriber(send.subscription)
+    assert get(client, path)["Location"] == "https://huellas.example/tienda"
+    assert get(client, pixel).status_code == 200
+    assert not EmailEvent.objects.exists()

@@ -30,6 +30,7 @@ from django_petmail.rendering.compose import compile_content
 from django_petmail.rendering.tracking import track_links, unsafe_link_error
 from django_petmail.sequences.progression import process
 from django_petmail.tokens import make_open_token
+from django_petmail.tracking.firstparty import client_address, is_privacy_proxy
 from tests.factories import CampaignFactory, SubscriptionFactory
 from tests.tracking_utils import (
     APPLE_MAIL,
@@ -357,3 +358,23 @@ def test_bad_tracking_settings_name_the_setting(name, value):
         pytest.raises(PetmailImproperlyConfigured, match=name),
     ):
         getattr(petmail_settings, name)
+
+
+def test_html_edge_cases():
+    # the first of a repeated attribute wins, as in browsers; a link without href is skipped
+    _, links = track_links(
+        '<a name="x">x</a><a href="https://a.example" href="javascript:x">a</a>', rewrite=True
+    )
+    assert [link.url for link in links] == ["https://a.example"]
+    assert unsafe_link_error('<a name="x">x</a><a href="https://a.example">a</a>') is None
+    # content without </body> (no layout) gets the pixel at its end
+    content = compile_content(subject="s", html="<p>x</p>", layout=False)
+    assert content.html.source.endswith("{% endif %}")
+    assert content.tracks_opens and not content.tracks_clicks
+
+
+def test_unreadable_client_addresses_are_not_stored():
+    assert client_address("not-an-ip") is None
+    assert client_address(None) is None
+    assert client_address(" 2001:db8::1 ") == "2001:db8::1"
+    assert not is_privacy_proxy(None, APPLE_MAIL)

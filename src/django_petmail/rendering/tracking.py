@@ -2,7 +2,7 @@
 run code, rewriting links to click placeholders and adding the open pixel.
 
 All of it runs once per compiled content (a mailing's variant and language), on the template
-source, never per recipient: a link becomes ``{{ click_urls[3] }}`` and each message's context
+source, never per recipient: a link becomes ``{{ click_urls.3 }}`` and each message's context
 supplies that message's signed URLs (``links.tracking_links``). The redirect view finds a
 link's target by its position in the same compiled content, so a click URL can only lead to a
 link the message really had.
@@ -140,7 +140,7 @@ def track_links(source: str, *, rewrite: bool) -> tuple[str, tuple[TrackedLink, 
         links.append(TrackedLink(index, url, " ".join(label.split())[:TAG_MAX_LENGTH]))
         if rewrite:
             parts.append(source[position : match.start() + href.start()])
-            parts.append(f'href="{{{{ {CLICK_URLS}[{index}] }}}}"')
+            parts.append(f'href="{{{{ {CLICK_URLS}.{index} }}}}"')
             position = match.start() + href.end()
     if not rewrite or not links:
         return source, tuple(links)

@@ -104,6 +104,8 @@ def _record(
     url: str = "",
     tag: str = "",
 ) -> EmailEvent | None:
+    if send.subscription_id is None:
+        return None  # the subscriber was erased: links still work, nothing is recorded
     now = timezone.now()
     user_agent = user_agent[:500]
     return record(
