@@ -203,6 +203,12 @@ def render_send(info: dict[str, Any]) -> list[Row]:
             "unsubscribe_url": link.format("unsubscribe", i),
             "preferences_url": link.format("preferences", i),
             "view_online_url": link.format("view", i),
+            # first-party tracking, when on: the pixel and one click URL per tracked link
+            "open_pixel_url": f"https://huellas.example/petmail/o/{i}.AbCdEfGhIjKlMnOp.gif",
+            "click_urls": [
+                f"https://huellas.example/petmail/c/{i}.{n}.AbCdEfGhIjKlMnOp/"
+                for n in range(len(content.links))
+            ],
         }
         for i in range(len(emails))
     ]

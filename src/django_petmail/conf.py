@@ -9,6 +9,7 @@ dropped on Django's ``setting_changed`` signal so ``override_settings`` works in
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,8 @@ DEFAULTS: dict[str, Any] = {
     # Tracking and analytics
     "TRACK_OPENS": True,
     "TRACK_CLICKS": True,
+    "MACHINE_OPEN_SECONDS": 2,
+    "MACHINE_OPEN_NETWORKS": ["17.0.0.0/8"],
     "REVENUE_ATTRIBUTION_DAYS": 7,
     "REVENUE_ATTRIBUTE_OPENS": False,
     "CURRENCY": "EUR",
@@ -103,6 +106,24 @@ def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ValueError(f"expected a positive number of seconds, got {value!r}")
     return float(value)
+
+
+def _seconds_or_zero(value: Any) -> float:
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"expected a number of seconds (0 or more), got {value!r}")
+    return float(value)
+
+
+def _networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in _codes(value):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"expected IP networks such as '17.0.0.0/8', got {item!r}") from None
+    return tuple(networks)
 
 
 def _fraction(value: Any) -> float:
@@ -230,6 +251,8 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "AB_DEFAULT_WINNER": _variant,
     "TRACK_OPENS": _boolean,
     "TRACK_CLICKS": _boolean,
+    "MACHINE_OPEN_SECONDS": _seconds_or_zero,
+    "MACHINE_OPEN_NETWORKS": _networks,
     "REVENUE_ATTRIBUTION_DAYS": _integer(0),
     "REVENUE_ATTRIBUTE_OPENS": _boolean,
     "CURRENCY": _currency,
@@ -285,6 +308,8 @@ class PetmailSettings:
         AB_DEFAULT_WINNER: str
         TRACK_OPENS: bool
         TRACK_CLICKS: bool
+        MACHINE_OPEN_SECONDS: float
+        MACHINE_OPEN_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
         REVENUE_ATTRIBUTION_DAYS: int
         REVENUE_ATTRIBUTE_OPENS: bool
         CURRENCY: str

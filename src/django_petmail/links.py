@@ -13,7 +13,7 @@ from django.core.signals import setting_changed
 from django.urls import reverse
 
 from .adapter import get_adapter
-from .tokens import Purpose, make_token, make_tokens
+from .tokens import Purpose, make_click_tokens, make_open_token, make_token, make_tokens
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -55,6 +55,25 @@ def message_links(
         key, name = _MESSAGE_LINKS[purpose]
         before, after = _pattern(name)
         links[key] = f"{site}{before}{tokens[purpose]}{after}"
+    return links
+
+
+def tracking_links(
+    send_id: int, urls: list[str], *, opens: bool, site_url: str | None = None
+) -> dict[str, Any]:
+    """One message's first-party tracking URLs, for a compiled content that tracks them:
+    ``open_pixel_url`` (empty without ``opens``) and ``click_urls``, one per link of
+    ``urls`` (the content's tracked links, in order)."""
+    site = site_url or get_adapter().get_site_url()
+    links: dict[str, Any] = {"open_pixel_url": ""}
+    if opens:
+        before, after = _pattern("open")
+        links["open_pixel_url"] = f"{site}{before}{make_open_token(send_id)}{after}"
+    if urls:
+        before, after = _pattern("click")
+        links["click_urls"] = [
+            f"{site}{before}{token}{after}" for token in make_click_tokens(send_id, urls)
+        ]
     return links
 
 

@@ -33,6 +33,10 @@ class Purpose:
     PREFERENCES = "preferences"
     VIEW = "view"
     ALL = (CONFIRM, UNSUBSCRIBE, PREFERENCES, VIEW)
+    # First-party tracking: compact tokens of their own (see make_open_token).
+    OPEN = "open"
+    CLICK = "click"
+    TRACKING = (OPEN, CLICK)
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class TokenData:
 
 
 def _salt(purpose: str) -> str:
-    if purpose not in Purpose.ALL:
+    if purpose not in Purpose.ALL and purpose not in Purpose.TRACKING:
         raise ValueError(f"Unknown token purpose {purpose!r}.")
     return f"django_petmail.tokens.{purpose}"
 
@@ -198,3 +202,85 @@ def resolve_token(
     if subscription is None or not _digest_matches(subscription.email, data.address_digest):
         raise InvalidToken("This link no longer refers to a subscription.")
     return subscription, data
+
+
+# First-party tracking tokens: one per message for the open pixel, one per link for clicks.
+# They name a send, not a subscription, and are short (they sit in every link of every
+# message): "<send id>.<signature>" and "<send id>.<link index>.<signature>", the signature
+# a truncated HMAC-SHA256 (96 bits) with its own salt per purpose. A click's signature also
+# covers the link's URL, so the token stays bound to the link it was made for even if the
+# content is edited afterwards.
+_TRACKING_SIGNATURE_BYTES = 12
+
+
+def _tracking_signature(purpose: str, message: str, secret: str | bytes | None = None) -> str:
+    mac = salted_hmac(_salt(purpose), message, secret, algorithm="sha256")
+    return signing.b64_encode(mac.digest()[:_TRACKING_SIGNATURE_BYTES]).decode()
+
+
+def _tracking_signature_ok(purpose: str, message: str, signature: str) -> bool:
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return any(
+        constant_time_compare(_tracking_signature(purpose, message, secret), signature)
+        for secret in secrets
+    )
+
+
+def make_open_token(send_id: int) -> str:
+    return f"{send_id}.{_tracking_signature(Purpose.OPEN, str(send_id))}"
+
+
+def make_click_tokens(send_id: int, urls: list[str]) -> list[str]:
+    """One token per link (in order) of one message."""
+    return [
+        f"{send_id}.{index}.{_tracking_signature(Purpose.CLICK, f'{send_id}.{index}.{url}')}"
+        for index, url in enumerate(urls)
+    ]
+
+
+def _number(text: str) -> int | None:
+    # ASCII digits only, no sign or leading zeros, within a bigint
+    if not text.isascii() or not text.isdigit() or (len(text) > 1 and text[0] == "0"):
+        return None
+    value = int(text) if len(text) < 20 else None
+    return value if value is not None and value < 2**63 else None
+
+
+def read_open_token(token: str) -> int:
+    """The send an open pixel token names; :class:`InvalidToken` if it is not one of ours."""
+    send_text, _, signature = token.partition(".") if isinstance(token, str) else ("", "", "")
+    send_id = _number(send_text)
+    if (
+        send_id is None
+        or len(token) > 100
+        or not _tracking_signature_ok(Purpose.OPEN, send_text, signature)
+    ):
+        raise InvalidToken("This link is not valid.")
+    return send_id
+
+
+@dataclass(frozen=True)
+class ClickToken:
+    """A click token read but not yet verified: verifying needs the link's URL, which only
+    the send's content knows (:meth:`signs`)."""
+
+    send_id: int
+    index: int
+    signature: str
+
+    def signs(self, index: int, url: str) -> bool:
+        """Whether the token was made for link ``index`` with target ``url`` of its send."""
+        return _tracking_signature_ok(
+            Purpose.CLICK, f"{self.send_id}.{index}.{url}", self.signature
+        )
+
+
+def read_click_token(token: str) -> ClickToken:
+    """Split a click token; :class:`InvalidToken` if it cannot be one of ours."""
+    parts = token.split(".") if isinstance(token, str) and len(token) <= 100 else []
+    if len(parts) != 3:
+        raise InvalidToken("This link is not valid.")
+    send_id, index = _number(parts[0]), _number(parts[1])
+    if send_id is None or index is None:
+        raise InvalidToken("This link is not valid.")
+    return ClickToken(send_id, index, parts[2])

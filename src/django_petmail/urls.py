@@ -14,4 +14,6 @@ urlpatterns = [
     path("preferences/<str:token>/", views.preferences_view, name="preferences"),
     path("unsubscribe/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
     path("view/<str:token>/", views.view_online_view, name="view_online"),
+    path("o/<str:token>.gif", views.open_pixel_view, name="open"),
+    path("c/<str:token>/", views.click_view, name="click"),
 ]

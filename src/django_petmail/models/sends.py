@@ -229,6 +229,14 @@ class EmailEvent(models.Model):
     link_tag = models.CharField(_("link tag"), max_length=100, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=500, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    is_machine = models.BooleanField(
+        _("machine"),
+        default=False,
+        help_text=_(
+            "An open or click made by a mail privacy proxy or a link scanner, not by a "
+            "person: stored, but not counted."
+        ),
+    )
     bounce_type = models.CharField(_("bounce type"), max_length=50, blank=True)
     description = models.TextField(_("description"), blank=True)
 

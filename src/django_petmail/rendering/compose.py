@@ -7,7 +7,7 @@ by the sandbox. Rendering a recipient is then a few dictionary look-ups per toke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -17,6 +17,7 @@ from ..conf import petmail_settings
 from ..exceptions import TemplateError
 from .html import html_to_text, inline_css
 from .sandbox import CompiledTemplate, compile_template
+from .tracking import TRACKING_TOKENS, TrackedLink, add_pixel, track_links
 
 #: Tokens every message can use, besides what the adapter and context providers add.
 LINK_TOKENS = frozenset({"unsubscribe_url", "preferences_url", "view_online_url"})
@@ -41,21 +42,44 @@ class CompiledContent:
     preview: CompiledTemplate
     html: CompiledTemplate
     text: CompiledTemplate
+    #: The HTML's tracked links in order (see ``rendering.tracking``), rewritten or not.
+    links: tuple[TrackedLink, ...] = ()
+    #: Whether the HTML carries the open pixel / click placeholders: a message's context
+    #: then needs ``links.tracking_links`` (previews and the online page go without).
+    tracks_opens: bool = False
+    tracks_clicks: bool = False
+    _untracked: dict[str, Any] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Without a message's own tracking URLs, links lead straight to their targets and
+        # there is no pixel: previews, test sends and the view-online page.
+        self._untracked = {
+            "click_urls": [link.url for link in self.links],
+            "open_pixel_url": "",
+        }
+
+    @property
+    def link_urls(self) -> list[str]:
+        """The tracked links' targets, in order (one list per content: do not change it)."""
+        urls: list[str] = self._untracked["click_urls"]
+        return urls
+
+    @property
+    def tracked(self) -> bool:
+        return self.tracks_opens or (self.tracks_clicks and bool(self.links))
 
     @property
     def variables(self) -> frozenset[str]:
-        return (
-            self.subject.variables
-            | self.preview.variables
-            | self.html.variables
-            | (self.text.variables)
-        )
+        every = (
+            self.subject.variables | self.preview.variables | self.html.variables
+        ) | self.text.variables
+        return every - TRACKING_TOKENS
 
     def render(self, context: dict[str, Any], missing: set[str] | None = None) -> RenderedContent:
         """All four parts; the rendered preview text is available to the others (the layout
         hides it at the top of the HTML) as ``preview_text``."""
         preview = self.preview.render(context, missing)
-        context = {**context, "preview_text": preview}
+        context = {**self._untracked, **context, "preview_text": preview}
         return RenderedContent(
             subject=" ".join(self.subject.render(context, missing).split()),
             preview=preview,
@@ -120,6 +144,11 @@ def compile_content(
         )
     if petmail_settings.INLINE_CSS:
         body_html = inline_css(body_html)
+    track_clicks = petmail_settings.TRACK_CLICKS
+    track_opens = petmail_settings.TRACK_OPENS
+    body_html, links = track_links(body_html, rewrite=track_clicks)
+    if track_opens:
+        body_html = add_pixel(body_html)
     text_source = text or html_to_text(html)
     if layout:
         text_source = (
@@ -135,6 +164,9 @@ def compile_content(
         preview=check_field(preview_text, html=False, field="preview_text"),
         html=check_field(body_html, html=True, field="html_content"),
         text=check_field(text_source, html=False, field="text_content"),
+        links=links,
+        tracks_opens=track_opens,
+        tracks_clicks=track_clicks and bool(links),
     )
 
 

@@ -24,6 +24,7 @@ from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..exceptions import TemplateError
+from .tracking import check_links
 
 #: Jinja statements that reach other templates.
 _FORBIDDEN_NODES: dict[type[nodes.Node], str] = {
@@ -190,6 +191,8 @@ def compile_template(source: str, *, html: bool) -> CompiledTemplate:
     except TemplateSyntaxError as exc:
         raise TemplateError(f"line {exc.lineno}: {exc.message}") from None
     _check(ast, env)
+    if html:
+        check_links(source or "")
     try:
         # Both compile the AST, so either can be the first to meet an unknown filter.
         variables = frozenset(meta.find_undeclared_variables(ast))

@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from ..adapter import get_adapter
 from ..conf import petmail_settings
 from ..db import update_from_pairs
-from ..links import message_links
+from ..links import message_links, tracking_links
 from ..models import (
     ABVariant,
     BounceType,
@@ -227,6 +227,15 @@ class _Sender:
         )
         if send.pk in self.extras:
             context.update(self.extras[send.pk])
+        if content.tracked:
+            context.update(
+                tracking_links(
+                    send.pk,
+                    content.link_urls if content.tracks_clicks else [],
+                    opens=content.tracks_opens,
+                    site_url=self.site_url,
+                )
+            )
         with translation.override(sub.language or None):
             rendered = content.render(context)
         message = build_marketing_message(

@@ -109,6 +109,10 @@ class Incoming:
     description: str = ""
     bounce_type: str = ""
     bounce_subtype: str = ""
+    # first-party tracking (tracking.firstparty) fills these; ESP events leave them empty
+    ip_address: str | None = None
+    link_tag: str = ""
+    is_machine: bool = False  # stored, but engagement is not counted
 
     @property
     def bounce_kind(self) -> str:
@@ -194,7 +198,10 @@ def record(incoming: Incoming) -> EmailEvent | None:
                     event_type=event_type,
                     esp_event_id=incoming.event_id,
                     link_url=incoming.click_url,
+                    link_tag=incoming.link_tag,
                     user_agent=incoming.user_agent,
+                    ip_address=incoming.ip_address,
+                    is_machine=incoming.is_machine,
                     bounce_type=incoming.bounce_kind,
                     description=incoming.description,
                     occurred_at=when,
@@ -223,7 +230,7 @@ def _apply(
             counters["delivered_count"] = 1
         row.filter(status__in=_DELIVERED_FROM).update(status=SendStatus.DELIVERED)
         _reset_soft_bounces(send)
-    elif event_type in (EventType.OPEN, EventType.CLICK):
+    elif event_type in (EventType.OPEN, EventType.CLICK) and not incoming.is_machine:
         # a click is also an open: clients that block images never report the open
         if row.filter(opened_at__isnull=True).update(opened_at=when, updated_at=now):
             counters["open_count"] = 1
