@@ -50,7 +50,7 @@ def _tag(name: str, attrs: dict[str, Any] | None = None, *children: Any) -> Safe
 def number(value: float | Decimal, decimals: int = 0) -> str:
     """A number in the active language's format, with thousands grouped, rounded to
     ``decimals`` (Django's formatting alone would cut the digits off)."""
-    rounded: float | Decimal = round(value, decimals)
+    rounded = round(float(value), decimals)
     return formats.number_format(rounded, decimals, use_l10n=True, force_grouping=True)
 
 
