@@ -256,9 +256,9 @@ def test_sequence_report(admin_client):
     assert "66.7 % of delivered (6)" in page
     assert "0.0 % of sent (0)" in page  # the second step has sent nothing
     enrollments = page.split("Enrollments by status")[1].split("</table>")[0]
-    assert "<th scope=\"row\">Active</th><td>2</td>" in enrollments
-    assert "<th scope=\"row\">Converted</th><td>1</td>" in enrollments
-    assert "<th scope=\"row\">Total</th><td>3</td>" in enrollments
+    assert '<th scope="row">Active</th><td>2</td>' in enrollments
+    assert '<th scope="row">Converted</th><td>1</td>' in enrollments
+    assert '<th scope="row">Total</th><td>3</td>' in enrollments
     change = get(
         admin_client, reverse("admin:django_petmail_automatedsequence_change", args=[sequence.pk])
     )
@@ -392,5 +392,6 @@ def test_a_campaign_report_page_does_a_constant_number_of_queries(
         if i % 3 == 0:
             event(send, "clicked", now, click_url=f"https://huellas.example/{i % 12}")
     admin_client.get(report_url(campaign))  # the session and permissions, cached after
-    with django_assert_max_num_queries(16):
+    # session, user, the campaign, then the report (7 queries without an A/B test)
+    with django_assert_max_num_queries(10):
         assert admin_client.get(report_url(campaign)).status_code == 200

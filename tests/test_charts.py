@@ -110,9 +110,15 @@ def test_timeline_has_two_series_axes_and_totals():
     assert values(series["clicks"], "circle") == ["1", "1", "1", "1"]
     labels = texts(root)
     assert "Opens: 4" in labels and "Clicks: 4" in labels
-    assert [
-        t for t in labels if t.endswith(" h")
-    ] == ["0 h", "12 h", "24 h", "36 h", "48 h", "60 h", "72 h"]
+    assert [t for t in labels if t.endswith(" h")] == [
+        "0 h",
+        "12 h",
+        "24 h",
+        "36 h",
+        "48 h",
+        "60 h",
+        "72 h",
+    ]
     assert "0" in labels and "2" in labels  # y ticks up to the nice maximum
 
 

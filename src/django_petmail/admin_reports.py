@@ -315,7 +315,7 @@ class CampaignReportMixin(admin.ModelAdmin):
     def overview_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        form = OverviewForm(request.GET or None)
+        form = OverviewForm(request.GET or None, initial={"days": DEFAULT_DAYS})
         found = overview(form.period())
         top = [
             (
