@@ -20,8 +20,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import campaigns
+from .admin_reports import CampaignReportMixin
 from .campaigns import content_errors as campaign_content_errors
-from .campaigns import preview, progress
+from .campaigns import preview
 from .exceptions import InvalidTransition, RuleValidationError, TemplateError
 from .gdpr import erase_subscriber, export_subscriber
 from .models import (
@@ -275,7 +276,7 @@ class EmailCampaignAdminForm(forms.ModelForm):
 
 
 @admin.register(EmailCampaign)
-class EmailCampaignAdmin(admin.ModelAdmin):
+class EmailCampaignAdmin(CampaignReportMixin, admin.ModelAdmin):
     form = EmailCampaignAdminForm
     list_display = (
         "name",
@@ -287,6 +288,7 @@ class EmailCampaignAdmin(admin.ModelAdmin):
         "open_rate_display",
         "click_rate_display",
         "revenue_attributed",
+        "report_link",
     )
     list_filter = ("status", "is_ab_test", "is_important", "topic")
     search_fields = ("name", "subject")
@@ -301,7 +303,7 @@ class EmailCampaignAdmin(admin.ModelAdmin):
         *COUNTER_FIELDS,
         "ab_winner",
         "ab_decided_at",
-        "ab_result",
+        "ab_result_words",
     )
     fieldsets = (
         (None, {"fields": ("name", "status", "template", "segment", "topic", "is_important")}),
@@ -317,7 +319,10 @@ class EmailCampaignAdmin(admin.ModelAdmin):
             _("A/B testing"),
             {
                 "classes": ("collapse",),
-                "fields": AB_FIELDS,
+                # the stored result in words, never the raw dict
+                "fields": tuple(
+                    "ab_result_words" if name == "ab_result" else name for name in AB_FIELDS
+                ),
             },
         ),
         (
@@ -369,16 +374,6 @@ class EmailCampaignAdmin(admin.ModelAdmin):
                 1, (_("Progress and preview"), {"fields": ("progress", "content_preview")})
             )
         return fieldsets
-
-    @admin.display(description=_("Progress"))
-    def progress(self, obj: EmailCampaign) -> str:
-
-        p = progress(obj)
-        eta = p["eta"] or "—"
-        return (
-            f"{p['done']}/{p['recipients']} ({p['percent']}%) · "
-            f"{p['rate_per_second']}/s · ETA {eta} · {p['by_status']}"
-        )
 
     @admin.display(description=_("Preview"))
     def content_preview(self, obj: EmailCampaign) -> str:

@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from .admin_reports import SequenceReportMixin
 from .exceptions import RuleValidationError, TemplateError
 from .models import (
     COUNTER_FIELDS,
@@ -249,7 +250,7 @@ class EnrollSegmentForm(forms.Form):
 
 
 @admin.register(AutomatedSequence)
-class AutomatedSequenceAdmin(admin.ModelAdmin):
+class AutomatedSequenceAdmin(SequenceReportMixin, admin.ModelAdmin):
     form = AutomatedSequenceAdminForm
     list_display = (
         "name",
@@ -260,6 +261,7 @@ class AutomatedSequenceAdmin(admin.ModelAdmin):
         "is_active",
         "paused_reason_display",
         "created_at",
+        "report_link",
     )
     list_filter = ("trigger_type", "is_marketing", "is_active")
     search_fields = ("name", "description")
