@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 import django_petmail
 from django_petmail import campaigns
+from django_petmail.analytics import campaign_report
 from django_petmail.conf import petmail_settings
 from django_petmail.exceptions import PetmailImproperlyConfigured
 from django_petmail.links import unsubscribe_url
@@ -188,6 +189,8 @@ def test_privacy_proxy_opens_are_stored_as_machine_opens_and_not_counted(client,
     send.refresh_from_db()
     assert send.opened_at is None and send.status == SendStatus.SENT
     assert counts(campaign) == (0, 0)
+    report = campaign_report(campaign)  # reported apart from people's opens
+    assert (report.machine_opens, report.opens_total, report.opens_unique) == (1, 0, 0)
 
 
 def test_a_person_on_apple_mail_is_counted(client):

@@ -130,6 +130,7 @@ def last_touch(subscription: NewsletterSubscription, at: datetime) -> EmailSend 
         EmailEvent.objects.filter(
             send__subscription=subscription,
             event_type__in=kinds,
+            is_machine=False,  # a link scanner's click is nobody's interest
             occurred_at__gte=at - timedelta(days=days),
             occurred_at__lte=at,
         )

@@ -210,10 +210,10 @@ class Report(_Data):
     sequence's totals: ``"sequence"``).
 
     ``opens_unique``/``clicks_unique`` are sends with an open/click (their first timestamps);
-    ``opens_total``/``clicks_total`` every open/click event. ``machine_opens`` counts opens
-    flagged as made by machines (mail privacy proxies, link scanners) when first-party
-    tracking flags them. ``revenue`` and ``conversions`` are the attributed counters. ``ab``
-    is ``None`` but for A/B campaigns."""
+    ``opens_total``/``clicks_total`` every open/click event made by people. ``machine_opens``
+    counts the opens first-party tracking flagged as made by machines (mail privacy proxies,
+    link scanners), which are in neither. ``revenue`` and ``conversions`` are the attributed
+    counters. ``ab`` is ``None`` but for A/B campaigns."""
 
     kind: str
     id: int
@@ -502,8 +502,9 @@ def _report(
     )
     events = _events_of(sends)
     event_counts = events.aggregate(
-        opens=Count("pk", filter=Q(event_type=EventType.OPEN)),
-        clicks=Count("pk", filter=Q(event_type=EventType.CLICK)),
+        opens=Count("pk", filter=Q(event_type=EventType.OPEN, is_machine=False)),
+        clicks=Count("pk", filter=Q(event_type=EventType.CLICK, is_machine=False)),
+        machine_opens=Count("pk", filter=Q(event_type=EventType.OPEN, is_machine=True)),
         transient=Count(
             "send",
             distinct=True,
@@ -530,7 +531,7 @@ def _report(
         clicks_unique=counts["clicked"],
         opens_total=event_counts["opens"],
         clicks_total=event_counts["clicks"],
-        machine_opens=0,
+        machine_opens=event_counts["machine_opens"],
         rates=_rates(funnel, counts),
         bounces=Bounces(
             permanent=counts["bounced"] - counts["rejected"],
