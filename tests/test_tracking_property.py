@@ -3,7 +3,9 @@ timestamps and the campaign's counters are what a small reference says — the r
 tracking state machine written as plain Python over the set of events that happened.
 
 The reference: complaints win over everything, then a permanent bounce; otherwise the
-furthest engagement (click ⊃ open ⊃ delivery). Opens and clicks are unique (a click is
+furthest engagement (click ⊃ open ⊃ delivery). ``SOFT_BOUNCE_LIMIT`` transient bounces of the
+address with no delivery after them end the subscription as bounced (the send stays where it
+was: a transient bounce is no final state). Opens and clicks are unique (a click is
 also an open); a bounce counts only if no complaint came first (a complained send stays
 complained); a repeated notification (same ESP event id) is stored and applied once.
 """
@@ -24,6 +26,8 @@ from django_petmail.models import (
 )
 from django_petmail.tracking.events import Incoming, record
 from tests.factories import CampaignFactory, SendFactory
+
+SOFT_BOUNCE_LIMIT = 3  # the setting's default
 
 KINDS = ["delivered", "opened", "clicked", "bounced", "soft_bounced", "complained", "sent"]
 
@@ -66,11 +70,16 @@ def reference(events):
         status = SendStatus.DELIVERED
     else:
         status = SendStatus.SENT
+    soft = 0
+    soft_limit_reached = False
+    for kind in happened:  # a delivery starts the count again
+        soft = 0 if kind == "delivered" else soft + (kind == "soft_bounced")
+        soft_limit_reached |= soft >= SOFT_BOUNCE_LIMIT
     subscription = (
         SubscriptionStatus.COMPLAINED
         if "complained" in kinds
         else SubscriptionStatus.BOUNCED
-        if "bounced" in kinds
+        if "bounced" in kinds or soft_limit_reached
         else SubscriptionStatus.ACTIVE
     )
     counters = {
