@@ -3,9 +3,11 @@ timestamps and the campaign's counters are what a small reference says — the r
 tracking state machine written as plain Python over the set of events that happened.
 
 The reference: complaints win over everything, then a permanent bounce; otherwise the
-furthest engagement (click ⊃ open ⊃ delivery). Opens and clicks are unique (a click is
-also an open); a bounce counts only if no complaint came first (a complained send stays
-complained); a repeated notification (same ESP event id) is stored and applied once.
+furthest engagement (click ⊃ open ⊃ delivery). ``SOFT_BOUNCE_LIMIT`` transient bounces with
+no delivery between them stop the address (the bounce policy) but leave the send as it was.
+Opens and clicks are unique (a click is also an open); a bounce counts only if no complaint
+came first (a complained send stays complained); a repeated notification (same ESP event
+id) is stored and applied once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from django_petmail.conf import petmail_settings
 from django_petmail.models import (
     CampaignStatus,
     EmailCampaign,
@@ -66,11 +69,20 @@ def reference(events):
         status = SendStatus.DELIVERED
     else:
         status = SendStatus.SENT
+    # the bounce policy: SOFT_BOUNCE_LIMIT transient bounces stop the address as a permanent
+    # one does; a delivery starts the count again
+    soft, soft_stopped = 0, False
+    for kind in happened:
+        if kind == "soft_bounced":
+            soft += 1
+            soft_stopped = soft_stopped or soft >= petmail_settings.SOFT_BOUNCE_LIMIT
+        elif kind == "delivered":
+            soft = 0
     subscription = (
         SubscriptionStatus.COMPLAINED
         if "complained" in kinds
         else SubscriptionStatus.BOUNCED
-        if "bounced" in kinds
+        if "bounced" in kinds or soft_stopped
         else SubscriptionStatus.ACTIVE
     )
     counters = {
