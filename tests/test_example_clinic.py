@@ -1,5 +1,6 @@
 """The example clinic: bulk seeding, the demo command and the clinic's registered hooks."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -10,8 +11,14 @@ from django.utils import timezone
 
 from clinic.models import AppointmentStatus, Cart, Pet, Vaccination
 from clinic.seeding import seed_clinic
+from django_petmail.analytics import reconcile
 from django_petmail.conf import get_owner_model
-from django_petmail.models import ConsentEvent, NewsletterSubscription, SequenceStep
+from django_petmail.models import (
+    ConsentEvent,
+    EmailCampaign,
+    NewsletterSubscription,
+    SequenceStep,
+)
 from django_petmail.segments.fields import segment_fields
 from django_petmail.sequences.registry import sequence_triggers, skip_conditions
 from tests.factories import (
@@ -65,10 +72,11 @@ def test_seed_command_and_its_validation():
 @pytest.mark.django_db(transaction=True)
 def test_demo_command_prints_the_report():
     out = StringIO()
-    call_command("demo", "--owners", "40", "--reset", stdout=out, stderr=StringIO())
+    # 120 owners: enough for a few campaign recipients with either owner model
+    call_command("demo", "--owners", "120", "--reset", stdout=out, stderr=StringIO())
     text = out.getvalue()
     assert "django-petmail demo report" in text
-    assert "owners" in text and "40" in text
+    assert "owners" in text and "120" in text
     assert "one-click      HTTP 200  status=unsubscribed" in text
     assert "consent ledger subscribed, confirmed, unsubscribed" in text
     assert "Segment 'perros-activos'" in text
@@ -76,6 +84,23 @@ def test_demo_command_prints_the_report():
     assert "Automated sequences (SMTP sink, 7 simulated days)" in text
     assert "Bienvenida (demo) (marketing, trigger signup)" in text
     assert "Recordatorio de vacunas (demo) (service, trigger vaccination_due)" in text
+    # the A/B campaign's tracking through the SES webhook, two orders, and its report
+    campaign = EmailCampaign.objects.get(name="Otoño: paseos seguros")
+    assert f"Campaign report: {campaign.name} (SES events through the webhook)" in text
+    assert re.search(
+        r"SES events +\d+  delivery=\d+, open=\d+, click=\d+, bounce=1, complaint=1", text
+    )
+    assert f"funnel         recipients {campaign.recipient_count} → sent" in text
+    assert re.search(r"rates          over delivered \(\d+\): open [\d.]+ %", text)
+    assert "bounces               1  permanent=1" in text
+    assert "complaints            1" in text
+    assert "61.40  from 2 conversions" in text
+    assert (campaign.conversion_count, campaign.revenue_attributed) == (2, Decimal("61.40"))
+    assert "A/B winner" in text and "top link" in text
+    assert f"report page    /admin/django_petmail/emailcampaign/{campaign.pk}/report/" in text
+    assert re.search(r"complaint rate +[\d.]+ %  \(", text)
+    assert "petmail_reconcile\n  Counters match the ledger: no drift." in text
+    assert reconcile() == []
     with pytest.raises(CommandError, match="--owners"):
         call_command("demo", "--owners", "0", stdout=StringIO())
 

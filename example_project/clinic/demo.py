@@ -6,15 +6,26 @@ A capability joins the demo by adding a function to ``STEPS``; each receives the
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from collections.abc import Callable
+from decimal import Decimal
+from io import StringIO
 from typing import Any
 
+from django.conf import settings
+from django.core.management import call_command
 from django.db.models import Count
+from django.test import Client
+from django.utils import timezone
 
+from django_petmail import analytics
 from django_petmail.conf import get_owner_model
-from django_petmail.models import ConsentEvent, NewsletterSubscription
+from django_petmail.models import ConsentEvent, EmailCampaign, EmailSend, NewsletterSubscription
+from django_petmail.tracking.testing import sns_test_signer
 
-from .models import Appointment, Cart, Order, Pet, Vaccination
+from .models import Appointment, Cart, Order, OrderStatus, Pet, Vaccination
 from .seeding import seed_clinic
 
 Step = Callable[[Any, dict[str, Any]], list[str]]
@@ -57,7 +68,7 @@ def subscription_round_trip_step(command: Any, options: dict[str, Any]) -> list[
     import re
 
     from django.core.cache import cache
-    from django.test import Client, override_settings
+    from django.test import override_settings
 
     from django_petmail.models import NewsletterSubscription
     from django_petmail.sending.messages import build_marketing_message
@@ -144,6 +155,9 @@ def segment_step(command: Any, options: dict[str, Any]) -> list[str]:
     ]
 
 
+AB_CAMPAIGN = "Otoño: paseos seguros"
+
+
 def ab_campaign_step(command: Any, options: dict[str, Any]) -> list[str]:
     """An A/B subject test to the segment, over real SMTP, with an automatic winner.
 
@@ -156,14 +170,14 @@ def ab_campaign_step(command: Any, options: dict[str, Any]) -> list[str]:
     from django.test import override_settings
 
     from django_petmail import campaigns
-    from django_petmail.models import CustomerSegment, EmailCampaign, EmailSend
+    from django_petmail.models import CustomerSegment
     from django_petmail.tasks import pick_ab_winners
 
     from .smtp_sink import SMTPSink
 
     segment = CustomerSegment.objects.get(slug="perros-activos")
     campaign = EmailCampaign.objects.create(
-        name="Otoño: paseos seguros",
+        name=AB_CAMPAIGN,
         segment=segment,
         topic="pet_tips",
         subject="{{ first_name }}, consejos de otoño para {{ pet_name }}",
@@ -176,6 +190,7 @@ def ab_campaign_step(command: Any, options: dict[str, Any]) -> list[str]:
             "<p>Con el otoño llegan las hojas, las castañas… y algún susto. "
             "Cuida de {{ pet_names }} con estos consejos.</p>"
             '<p><a href="https://huellas.example/otono">Leer los consejos</a></p>'
+            '<p><a href="https://huellas.example/citas">Pide cita para la revisión</a></p>'
         ),
     )
     lines = ["A/B campaign (SMTP sink)"]
@@ -227,41 +242,58 @@ def _post_ses_open(send: Any) -> int:
     return _post_ses_event(send, "Open")
 
 
+#: The SNS topic the demo's SES notifications come from.
+DEMO_TOPIC = "arn:aws:sns:eu-west-1:000000000000:petmail-tracking"
+
+
 def _post_ses_event(send: Any, kind: str, link: str = "https://huellas.example/") -> int:
-    """POST the SNS notification SES sends for an ``Open`` or ``Click`` of ``send``'s message
-    to the real tracking webhook; 1 if accepted."""
-    import base64
-    import json
+    """POST the SNS notification SES publishes for a ``Delivery``, ``Open``, ``Click``,
+    (permanent) ``Bounce`` or ``Complaint`` of ``send``'s message to the real tracking
+    webhook, signed as SNS signs it; 1 if accepted.
 
-    from django.conf import settings
-    from django.test import Client
-    from django.utils import timezone
-
-    from django_petmail.tracking.testing import sns_test_signer
-
-    sns_id = f"demo-{kind.lower()}-{send.pk}"
-    detail: dict[str, Any] = {"userAgent": "Mozilla/5.0 (demo)"}
-    if kind == "Click":
-        detail["link"] = link
+    The event is dated now, as SES dates it, and travels in a new SNS message (a new
+    ``MessageId``), as SNS publishes it."""
+    address = send.email_address
+    now = timezone.now().isoformat().replace("+00:00", "Z")
+    details: dict[str, dict[str, Any]] = {
+        "Delivery": {"recipients": [address], "smtpResponse": "250 2.0.0 OK"},
+        "Open": {"ipAddress": "192.0.2.10", "userAgent": "Mozilla/5.0 (demo)"},
+        "Click": {"ipAddress": "192.0.2.10", "userAgent": "Mozilla/5.0 (demo)", "link": link},
+        "Bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "feedbackId": f"demo-bounce-{send.pk}",
+            "bouncedRecipients": [
+                {"emailAddress": address, "diagnosticCode": "smtp; 550 5.1.1 user unknown"}
+            ],
+        },
+        "Complaint": {
+            "complaintFeedbackType": "abuse",
+            "feedbackId": f"demo-complaint-{send.pk}",
+            "complainedRecipients": [{"emailAddress": address}],
+        },
+    }
     event = {
         "eventType": kind,
         "mail": {
+            "timestamp": send.sent_at.isoformat() if send.sent_at else now,
             "messageId": send.esp_message_id,
-            "destination": [send.email_address],
+            "destination": [address],
             "headers": [
                 {"name": "X-Metadata", "value": json.dumps({"send_id": send.pk})},
             ],
         },
-        kind.lower(): detail,
+        kind.lower(): {**details[kind], "timestamp": now},
     }
     # signed as SNS would, with the package's throwaway test certificate (no network)
+    sns_id = str(uuid.uuid4())
     body = sns_test_signer().sign(
         {
             "Type": "Notification",
             "MessageId": sns_id,
-            "TopicArn": "arn:aws:sns:eu-west-1:000000000000:petmail-tracking",
+            "TopicArn": DEMO_TOPIC,
             "Message": json.dumps(event),
-            "Timestamp": timezone.now().isoformat(),
+            "Timestamp": now,
         }
     )
     secret = settings.ANYMAIL["WEBHOOK_SECRET"].encode()
@@ -276,6 +308,136 @@ def _post_ses_event(send: Any, kind: str, link: str = "https://huellas.example/"
         },
     )
     return int(response.status_code == 200)
+
+
+def campaign_report_step(command: Any, options: dict[str, Any]) -> list[str]:
+    """The A/B campaign's tracking, two orders as its conversions, and its report.
+
+    Through the real SES webhook (signed SNS notifications): a delivery for every message
+    but one, which bounces (permanent); opens for about 40 % of them and clicks for about
+    15 %, on the campaign's two links; one complaint. Then two owners who clicked complete
+    an order: the clinic's ``Order`` save records each with ``record_conversion``, which
+    credits the campaign (their last click). The report is
+    :func:`django_petmail.analytics.campaign_report`, the one the admin page draws.
+    """
+    campaign = EmailCampaign.objects.filter(name=AB_CAMPAIGN).order_by("-pk").first()
+    sends = (
+        list(
+            EmailSend.objects.filter(campaign=campaign, sent_at__isnull=False)
+            .select_related("subscription__owner")
+            .order_by("pk")
+        )
+        if campaign
+        else []
+    )
+    if len(sends) < 4:
+        return ["Campaign report", "  (too few messages sent to report on; try more --owners)"]
+    lines = [f"Campaign report: {campaign.name} (SES events through the webhook)"]
+    bounced = next((s for s in sends if s.opened_at is None), sends[0])
+    delivered = [s for s in sends if s is not bounced]
+    complainer = delivered[-1]
+    clickers = [s for s in delivered[:-1] if s.pk % 100 < 15] or delivered[:2]
+    links = ("https://huellas.example/otono", "https://huellas.example/citas")
+    posted = {"Delivery": 0, "Open": 0, "Click": 0, "Bounce": 0, "Complaint": 0}
+    for send in delivered:
+        posted["Delivery"] += _post_ses_event(send, "Delivery")
+        if send.pk % 100 < 40 and send.opened_at is None:
+            posted["Open"] += _post_ses_event(send, "Open")
+    for send in clickers:
+        posted["Click"] += _post_ses_event(send, "Click", links[send.pk % 2])
+    posted["Bounce"] += _post_ses_event(bounced, "Bounce")
+    posted["Complaint"] += _post_ses_event(complainer, "Complaint")
+    lines.append(
+        f"  SES events     {sum(posted.values()):>8}  "
+        + ", ".join(f"{kind.lower()}={n}" for kind, n in posted.items())
+    )
+    buyers = [s.subscription.owner for s in clickers if s.subscription and s.subscription.owner]
+    for owner, total in zip(buyers, (Decimal("42.50"), Decimal("18.90")), strict=False):
+        order = Order.objects.create(owner=owner, status=OrderStatus.PENDING, total=total)
+        order.status = OrderStatus.COMPLETED
+        order.save()  # the clinic's receiver records the conversion
+    lines.append(
+        f"  orders         {min(len(buyers), 2):>8}  completed by owners who clicked "
+        "(record_conversion, last click)"
+    )
+    campaign.refresh_from_db()
+    lines.extend(_report_lines(analytics.campaign_report(campaign), campaign.ab_result or {}))
+    lines.append(
+        f"  report page    /admin/django_petmail/emailcampaign/{campaign.pk}/report/ "
+        "(manage.py runserver, log in as staff)"
+    )
+    return lines
+
+
+def _pct(value: float) -> str:
+    return f"{value:.2f} %"
+
+
+def _report_lines(report: analytics.Report, decision: dict[str, Any]) -> list[str]:
+    """The report's lines; ``decision``: the A/B decision stored when the winner was picked
+    (the report's A/B section is as of now, the winner's sends to the rest included)."""
+    f, r, b = report.funnel, report.rates, report.bounces
+    lines = [
+        f"  funnel         recipients {f.recipients} → sent {f.sent} → delivered {f.delivered}"
+        f" → opened {f.opened} → clicked {f.clicked} → converted {f.converted}",
+        f"  rates          over {r.denominator} ({r.base}): open {_pct(r.open)}, "
+        f"click {_pct(r.click)}, click-to-open {_pct(r.click_to_open)}, "
+        f"conversion {_pct(r.conversion)}",
+        f"                 delivery {_pct(r.delivery)} of sent, bounce {_pct(r.bounce)} of "
+        f"attempted, complaint {_pct(r.complaint)} and unsubscribe {_pct(r.unsubscribe)} "
+        f"over {r.denominator}",
+        f"  engagement     opens {report.opens_unique} unique / {report.opens_total} events, "
+        f"clicks {report.clicks_unique} unique / {report.clicks_total} events",
+        f"  bounces        {b.total:>8}  permanent={b.permanent} refused={b.rejected} "
+        f"transient={b.transient} (not counted)",
+        f"  complaints     {report.complaints:>8}  unsubscribes={report.unsubscribes}",
+        f"  revenue        {report.revenue:>8}  from {report.conversions} conversions",
+    ]
+    if report.ab is not None:
+        ab = report.ab
+        decided = decision.get("p_value")
+        lines.append(
+            f"  A/B winner     {ab.winner or '—':>8}  "
+            + (
+                f"decided on the test cohort: p={decided:.4f}, "
+                f"{'significant' if decision.get('significant') else 'not significant'}"
+                if decided is not None
+                else "not decided yet"
+            )
+        )
+        lines.append(
+            f"  A/B as of now  {ab.metric.replace('_', ' '):>8}  p={ab.p_value:.4f} "
+            f"({'significant' if ab.significant else 'not significant'} at "
+            f"{ab.confidence * 100:g} %) over every send: "
+            + ", ".join(
+                f"{v.variant} {v.opened}/{v.sent} opened ({_pct(v.open_rate)})" for v in ab.variants
+            )
+        )
+    for link in report.top_links:
+        lines.append(
+            f"  top link       {link.clicks:>8}  {link.url} ({link.unique_clickers} unique)"
+        )
+    return lines
+
+
+def account_step(command: Any, options: dict[str, Any]) -> list[str]:
+    """The account overview's bounce and complaint rates against the SES review
+    thresholds, and ``petmail_reconcile``: every counter against the send ledger."""
+    o = analytics.overview(days=30)
+    lines = ["Account, last 30 days (analytics.overview)"]
+    for name, rate, limit, alert in (
+        ("bounce rate", o.bounce_rate, o.bounce_threshold, o.bounce_alert),
+        ("complaint rate", o.complaint_rate, o.complaint_threshold, o.complaint_alert),
+    ):
+        words = "AT OR OVER the SES review threshold" if alert else "under the SES threshold"
+        lines.append(f"  {name:<15}{_pct(rate):>8}  ({words} of {_pct(limit)})")
+    lines.append(f"  sent           {o.sent:>8}  bounces={o.bounces} complaints={o.complaints}")
+    lines.append("  overview page  /admin/django_petmail/emailcampaign/overview/")
+    out = StringIO()
+    call_command("petmail_reconcile", stdout=out, no_color=True)
+    lines.append("petmail_reconcile")
+    lines.extend(f"  {line}" for line in out.getvalue().splitlines())
+    return lines
 
 
 WELCOME = "Bienvenida (demo)"
@@ -361,16 +523,13 @@ def sequences_step(command: Any, options: dict[str, Any]) -> list[str]:
     tracking webhook, and reports each step's counters.
     """
     from datetime import timedelta
-    from decimal import Decimal
 
     from django.test import override_settings
-    from django.utils import timezone
 
-    from django_petmail.models import EmailSend, SequenceEnrollment, SubscriptionStatus
+    from django_petmail.models import SequenceEnrollment, SubscriptionStatus
     from django_petmail.sequences.progression import process
     from django_petmail.subscriptions import confirm
 
-    from .models import OrderStatus
     from .smtp_sink import SMTPSink
 
     welcome, vaccination = _demo_sequences()
@@ -461,5 +620,7 @@ STEPS: list[Step] = [
     subscription_round_trip_step,
     segment_step,
     ab_campaign_step,
+    campaign_report_step,
     sequences_step,
+    account_step,
 ]

@@ -6,10 +6,15 @@ missing the fields of its type raises an ordinary exception in its parser: a 500
 ESP takes for "try again later" and redelivers for days. Such a payload will never become
 readable, so it is refused as the sender's error. Errors after parsing (in the receiver,
 e.g. the database being down) still give a 500, so the ESP retries those.
+
+:class:`IdentifySESEvents` gives each SES event an id of its own (anymail takes the SNS
+message's), so the ledger stores an event once however many SNS messages carry it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import Any
 
@@ -18,6 +23,7 @@ from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpResponse
+from django.utils.dateparse import parse_datetime
 
 from ..conf import petmail_settings
 from . import sns
@@ -103,6 +109,45 @@ class VerifySNS:
         super().auto_confirm_sns_subscription(sns_message)  # type: ignore[misc]
 
 
-class SESTrackingWebhookView(RefuseUnreadable, VerifySNS, AmazonSESTrackingWebhookView):
+class IdentifySESEvents:
+    """Mixin for anymail's Amazon SES tracking view: an event's id and time are the SES
+    event's, not those of the SNS message that carried it.
+
+    anymail takes the SNS ``MessageId`` as the event id. SNS redelivers a message with its
+    ``MessageId`` (a replay, refused by :class:`VerifySNS`), but SES publishes each event at
+    least once: the same event can come again in a *new* SNS message, which SNS signs and
+    the webhook accepts. Its id is therefore a digest of the SES event itself (its JSON,
+    keys sorted) and the recipient, so ``EmailEvent.esp_event_id`` stores it once. Its time
+    is the SES event's ``timestamp`` (when the delivery, open, click, bounce or complaint
+    happened), falling back to the SNS message's.
+    """
+
+    def esp_to_anymail_events(self, ses_event: Any, sns_message: Any) -> Any:
+        events = super().esp_to_anymail_events(ses_event, sns_message)  # type: ignore[misc]
+        content = json.dumps(ses_event, sort_keys=True, separators=(",", ":"), default=str)
+        when = _ses_timestamp(ses_event)
+        for event in events:
+            key = f"{content}\n{event.recipient}".encode()
+            event.event_id = "ses:" + hashlib.sha256(key).hexdigest()
+            if when is not None:
+                event.timestamp = when
+        return events
+
+
+def _ses_timestamp(ses_event: dict[str, Any]) -> Any:
+    """The time inside the SES event's own object (``delivery.timestamp``, …), or ``None``."""
+    kind = str(ses_event.get("eventType") or ses_event.get("notificationType") or "")
+    detail = ses_event.get(kind.lower())
+    value = detail.get("timestamp") if isinstance(detail, dict) else None
+    try:
+        return parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but impossible, e.g. month 13
+        return None
+
+
+class SESTrackingWebhookView(
+    RefuseUnreadable, VerifySNS, IdentifySESEvents, AmazonSESTrackingWebhookView
+):
     """Amazon SES tracking notifications (SNS), as anymail's view, minus its 500s, with the
-    SNS signature checked (:class:`VerifySNS`)."""
+    SNS signature checked (:class:`VerifySNS`) and each SES event identified by its content
+    (:class:`IdentifySESEvents`)."""
