@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from bench.backends import MimeBackend
 from bench.run import Measure, Peer, Row, measure
+from bench.views import LEDGER_TABLE
 
 DESIGN_RULES = {
     "operator": "AND",
@@ -601,4 +602,201 @@ def sequence_processing(info: dict[str, Any]) -> list[Row]:
     ]
 
 
-ALL = [segmentation, fanout, render_send, sequence_processing]
+WEBHOOK_N = 2000  # events at full size (--scale 1.0)
+WEBHOOK_URL = "/anymail/amazon_ses/tracking/"
+WEBHOOK_FLOOR_URL = "/bench/webhook/"  # bench/views.py
+WEBHOOK_LEDGER_URL = "/bench/webhook-ledger/"
+WEBHOOK_TOPIC = "arn:aws:sns:eu-west-1:123456789012:petmail-bench"
+
+WEBHOOK_SENDS_SQL = """
+INSERT INTO django_petmail_emailsend
+    (campaign_id, subscription_id, owner_id, email_address, status, ab_variant, claimed_by,
+     attempts, esp_message_id, error_message, bounce_type, sent_at, created_at, updated_at)
+SELECT %(campaign)s, s.id, s.owner_id, s.email, 'sent', '', '', 1, 'bench-ses-' || s.id, '', '',
+       now(), now(), now()
+FROM django_petmail_newslettersubscription s
+WHERE s.status = 'active'
+ORDER BY s.id
+LIMIT %(n)s
+"""
+
+
+def webhook_ingest(info: dict[str, Any]) -> list[Row]:
+    """N Amazon SES events, each a signed SNS notification, POSTed one by one to the real
+    webhook URL through Django's test ``Client`` (the whole handler and middleware stack, in
+    process): basic auth, SNS headers, the SNS signature and topic, the replay check, anymail's
+    parsing, and the ledger (one ``EmailEvent`` per event, unique by its ESP id; the send moved
+    forward and the campaign's counters with it). The floor POSTs the same bodies with the same
+    headers to a bare view that parses the JSON and answers 200. Goal: ≥ 0.5× its rate.
+    A second row sets ours beside a view that also stores each message id once, committed
+    (one ``INSERT … ON CONFLICT DO NOTHING`` per request): the price of durability alone."""
+    import base64
+    import json
+    import random
+
+    from django.core.cache import cache
+    from django.test import Client, override_settings
+
+    from django_petmail.conf import petmail_settings
+    from django_petmail.models import EmailCampaign, EmailEvent, EmailSend
+    from django_petmail.tracking.testing import sns_test_signer
+
+    n = max(200, int(WEBHOOK_N * info["subscriptions"] / 1_000_000))
+    campaign, _ = EmailCampaign.objects.update_or_create(
+        name="bench webhook",
+        defaults={"subject": "x", "html_content": "<p>x</p>", "status": "sent"},
+    )
+    # Per send a delivery; an open for the first half of them, a click for the first sixth:
+    # about 0.6 × N sends, and N events in a fixed shuffled order.
+    n_sends = n * 3 // 5
+    EmailSend.objects.filter(campaign=campaign).delete()
+    with connection.cursor() as cur:
+        cur.execute(WEBHOOK_SENDS_SQL, {"campaign": campaign.pk, "n": n_sends})
+    sends = list(
+        EmailSend.objects.filter(campaign=campaign)
+        .order_by("pk")
+        .values_list("pk", "email_address", "esp_message_id")
+    )
+    plan = [(send, "Delivery") for send in sends]
+    plan += [(send, "Open") for send in sends[: n_sends // 2]]
+    plan += [(send, "Click") for send in sends[: n_sends // 6]]
+    plan = plan[:n]
+    random.Random(10).shuffle(plan)
+    expected = {
+        "delivered_count": n_sends,
+        "open_count": len({s for s, kind in plan if kind in ("Open", "Click")}),
+        "click_count": len({s for s, kind in plan if kind == "Click"}),
+    }
+
+    signer = sns_test_signer()
+    timestamp = timezone.now().isoformat().replace("+00:00", "Z")
+    posts = []
+    for number, ((send_id, address, esp_id), kind) in enumerate(plan):
+        event: dict[str, Any] = {
+            "eventType": kind,
+            "mail": {
+                "timestamp": timestamp,
+                "source": "hola@huellas.example",
+                "messageId": esp_id,
+                "destination": [address],
+                "headers": [
+                    {"name": "X-Metadata", "value": json.dumps({"send_id": send_id})},
+                ],
+            },
+        }
+        if kind == "Delivery":
+            event["delivery"] = {
+                "timestamp": timestamp,
+                "recipients": [address],
+                "smtpResponse": "250 2.0.0 OK",
+                "processingTimeMillis": 412,
+            }
+        elif kind == "Open":
+            event["open"] = {
+                "timestamp": timestamp,
+                "ipAddress": "192.0.2.1",
+                "userAgent": "Mozilla/5.0",
+            }
+        else:
+            event["click"] = {
+                "timestamp": timestamp,
+                "ipAddress": "192.0.2.1",
+                "userAgent": "Mozilla/5.0",
+                "link": "https://huellas.example/otono",
+            }
+        sns_id = f"bench-sns-{number:06d}-{secrets.token_hex(4)}"
+        message = signer.sign(
+            {
+                "Type": "Notification",
+                "MessageId": sns_id,
+                "TopicArn": WEBHOOK_TOPIC,
+                "Message": json.dumps(event),
+                "Timestamp": timestamp,
+            }
+        )
+        posts.append((sns_id, json.dumps(message)))
+    auth = "Basic " + base64.b64encode(b"petclinic:webhook-secret").decode()
+    client = Client()
+
+    def post_all(url: str) -> Callable[[], int]:
+        def run() -> int:
+            ok = 0
+            for sns_id, body in posts:
+                response = client.post(
+                    url,
+                    body,
+                    content_type="text/plain",
+                    headers={
+                        "authorization": auth,
+                        "x-amz-sns-message-type": "Notification",
+                        "x-amz-sns-message-id": sns_id,
+                    },
+                )
+                ok += response.status_code == 200
+            return ok
+
+        return run
+
+    def reset() -> None:
+        """No event recorded yet, nothing seen: the replay memory (the cache) emptied and the
+        test certificate put back in it."""
+        with connection.cursor() as cur:
+            cur.execute(
+                "DELETE FROM django_petmail_emailevent WHERE send_id IN "
+                "(SELECT id FROM django_petmail_emailsend WHERE campaign_id = %s)",
+                [campaign.pk],
+            )
+        EmailSend.objects.filter(campaign=campaign).update(
+            status="sent", delivered_at=None, opened_at=None, clicked_at=None
+        )
+        EmailCampaign.objects.filter(pk=campaign.pk).update(
+            delivered_count=0, open_count=0, click_count=0
+        )
+        cache.clear()
+        signer.install()
+
+    def clear_ledger() -> None:
+        with connection.cursor() as cur:
+            cur.execute(f"TRUNCATE {LEDGER_TABLE}")
+
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} (message_id text PRIMARY KEY)")
+
+    petmail = {**settings_petmail(), "SNS_TOPIC_ARNS": [WEBHOOK_TOPIC]}
+    with override_settings(PETMAIL=petmail):
+        assert petmail_settings.SNS_VERIFY_SIGNATURES
+        mine = measure(post_all(WEBHOOK_URL), setup=reset)
+        base = measure(post_all(WEBHOOK_FLOOR_URL))
+        ledger = measure(post_all(WEBHOOK_LEDGER_URL), setup=clear_ledger)
+        # the last (traced) run's ledger and counters: every event stored once, counted once
+        counters = EmailCampaign.objects.filter(pk=campaign.pk).values(*expected).get()
+        stored = EmailEvent.objects.filter(send__campaign=campaign).count()
+    assert mine.result == base.result == ledger.result == n, (mine, base, ledger, n)
+    assert stored == n and counters == expected, (stored, n, counters, expected)
+    reset()
+    clear_ledger()
+    EmailSend.objects.filter(campaign=campaign).delete()
+    ours_rate, floor_rate = n / mine.seconds, n / base.seconds
+    return [
+        Row(
+            f"webhook ingest {n:,} SES events ({ours_rate:,.0f}/s vs {floor_rate:,.0f}/s)",
+            mine,
+            base,
+            "≥0.5× rate",
+        ),
+        Row(
+            f"  same, vs parse + 1 INSERT committed ({n / ledger.seconds:,.0f}/s)",
+            mine,
+            ledger,
+            "(context)",
+        ),
+    ]
+
+
+def settings_petmail() -> dict[str, Any]:
+    from django.conf import settings
+
+    return dict(getattr(settings, "PETMAIL", {}))
+
+
+ALL = [segmentation, fanout, render_send, sequence_processing, webhook_ingest]
