@@ -165,6 +165,46 @@ def test_the_same_notification_twice_is_stored_and_counted_once(sent):
     assert counters(sent)["opens"] == 1
 
 
+def test_a_repeat_inside_a_transaction_leaves_the_transaction_usable(sent):
+    from django.db import transaction
+
+    from django_petmail.tracking.events import Incoming, record
+
+    incoming = Incoming(
+        event_type="delivered",
+        event_id="ses-event-1",
+        message_id=sent.esp_message_id,
+        recipient=sent.email_address,
+        metadata={},
+    )
+    with transaction.atomic():
+        assert record(incoming) is not None
+        assert record(incoming) is None  # the repeat, refused by the unique ESP event id
+        assert EmailEvent.objects.filter(send=sent).count() == 1  # still usable
+    assert counters(sent)["delivered"] == 1
+
+
+def test_an_integrity_error_after_storing_is_not_taken_for_a_repeat(sent, monkeypatch):
+    from django.db import IntegrityError
+
+    from django_petmail.tracking import events
+
+    def broken(*args, **kwargs):
+        raise IntegrityError("something else")
+
+    monkeypatch.setattr(events, "_apply", broken)
+    incoming = events.Incoming(
+        event_type="delivered",
+        event_id="ses-event-2",
+        message_id=sent.esp_message_id,
+        recipient=sent.email_address,
+        metadata={},
+    )
+    with pytest.raises(IntegrityError):
+        events.record(incoming)
+    assert not EmailEvent.objects.filter(send=sent).exists()  # rolled back with it
+
+
 def test_a_late_delivery_does_not_move_an_opened_send_back(sent):
     post(ses_event(sent, "Open"))
     post(ses_event(sent, "Delivery"))
