@@ -72,14 +72,14 @@ def _generate(cur: Any, n: int) -> None:
         INSERT INTO django_petmail_newslettersubscription
             (id, owner_id, email, email_hash, first_name, status, frequency, topics, language,
              timezone, is_paused, source, consent_form, user_agent, subscribed_at, updated_at,
-             confirmed_at, unsubscribe_reason, unsubscribe_source)
+             confirmed_at, unsubscribe_reason, unsubscribe_source, soft_bounce_count)
         SELECT g, g, 'owner' || g || '@bench.example',
                encode(sha256(convert_to('owner' || g || '@bench.example', 'UTF8')), 'hex'),
                'Nombre', CASE WHEN g %% 10 = 0 THEN 'unsubscribed' ELSE 'active' END,
                (ARRAY['weekly', 'weekly', 'monthly', 'important_only'])[1 + g %% 4],
                '["news", "promotions"]'::jsonb, CASE WHEN g %% 7 = 0 THEN 'en' ELSE 'es' END,
                '', false, 'website', 'bench', '', now() - (g %% 900) * interval '1 day',
-               now(), now(), '', ''
+               now(), now(), '', '', 0
         FROM generate_series(1, %(n)s) AS g
         """,
         {"n": n},

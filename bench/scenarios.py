@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from bench.backends import MimeBackend
 from bench.run import Measure, Peer, Row, measure
+from bench.views import LEDGER_TABLE
 
 DESIGN_RULES = {
     "operator": "AND",
@@ -601,4 +602,470 @@ def sequence_processing(info: dict[str, Any]) -> list[Row]:
     ]
 
 
-ALL = [segmentation, fanout, render_send, sequence_processing]
+WEBHOOK_N = 2000  # events at full size (--scale 1.0)
+WEBHOOK_URL = "/anymail/amazon_ses/tracking/"
+WEBHOOK_FLOOR_URL = "/bench/webhook/"  # bench/views.py
+WEBHOOK_LEDGER_URL = "/bench/webhook-ledger/"
+WEBHOOK_TOPIC = "arn:aws:sns:eu-west-1:123456789012:petmail-bench"
+
+WEBHOOK_SENDS_SQL = """
+INSERT INTO django_petmail_emailsend
+    (campaign_id, subscription_id, owner_id, email_address, status, ab_variant, claimed_by,
+     attempts, esp_message_id, error_message, bounce_type, sent_at, created_at, updated_at)
+SELECT %(campaign)s, s.id, s.owner_id, s.email, 'sent', '', '', 1, 'bench-ses-' || s.id, '', '',
+       now(), now(), now()
+FROM django_petmail_newslettersubscription s
+WHERE s.status = 'active'
+ORDER BY s.id
+LIMIT %(n)s
+"""
+
+
+def webhook_ingest(info: dict[str, Any]) -> list[Row]:
+    """N Amazon SES events, each a signed SNS notification, POSTed one by one to the real
+    webhook URL through Django's test ``Client`` (the whole handler and middleware stack, in
+    process): basic auth, SNS headers, the SNS signature and topic, the replay check, anymail's
+    parsing, and the ledger (one ``EmailEvent`` per event, unique by its ESP id; the send moved
+    forward and the campaign's counters with it). The floor POSTs the same bodies with the same
+    headers to a bare view that parses the JSON and answers 200. Goal: ≥ 0.5× its rate.
+    A second row sets ours beside a view that also stores each message id once, committed
+    (one ``INSERT … ON CONFLICT DO NOTHING`` per request): the price of durability alone."""
+    import base64
+    import json
+    import random
+
+    from django.core.cache import cache
+    from django.test import Client, override_settings
+
+    from django_petmail.conf import petmail_settings
+    from django_petmail.models import EmailCampaign, EmailEvent, EmailSend
+    from django_petmail.tracking.testing import sns_test_signer
+
+    n = max(200, int(WEBHOOK_N * info["subscriptions"] / 1_000_000))
+    campaign, _ = EmailCampaign.objects.update_or_create(
+        name="bench webhook",
+        defaults={"subject": "x", "html_content": "<p>x</p>", "status": "sent"},
+    )
+    # Per send a delivery; an open for the first half of them, a click for the first sixth:
+    # about 0.6 × N sends, and N events in a fixed shuffled order.
+    n_sends = n * 3 // 5
+    EmailSend.objects.filter(campaign=campaign).delete()
+    with connection.cursor() as cur:
+        cur.execute(WEBHOOK_SENDS_SQL, {"campaign": campaign.pk, "n": n_sends})
+    sends = list(
+        EmailSend.objects.filter(campaign=campaign)
+        .order_by("pk")
+        .values_list("pk", "email_address", "esp_message_id")
+    )
+    plan = [(send, "Delivery") for send in sends]
+    plan += [(send, "Open") for send in sends[: n_sends // 2]]
+    plan += [(send, "Click") for send in sends[: n_sends // 6]]
+    plan = plan[:n]
+    random.Random(10).shuffle(plan)
+    expected = {
+        "delivered_count": n_sends,
+        "open_count": len({s for s, kind in plan if kind in ("Open", "Click")}),
+        "click_count": len({s for s, kind in plan if kind == "Click"}),
+    }
+
+    signer = sns_test_signer()
+    timestamp = timezone.now().isoformat().replace("+00:00", "Z")
+    posts = []
+    for number, ((send_id, address, esp_id), kind) in enumerate(plan):
+        event: dict[str, Any] = {
+            "eventType": kind,
+            "mail": {
+                "timestamp": timestamp,
+                "source": "hola@huellas.example",
+                "messageId": esp_id,
+                "destination": [address],
+                "headers": [
+                    {"name": "X-Metadata", "value": json.dumps({"send_id": send_id})},
+                ],
+            },
+        }
+        if kind == "Delivery":
+            event["delivery"] = {
+                "timestamp": timestamp,
+                "recipients": [address],
+                "smtpResponse": "250 2.0.0 OK",
+                "processingTimeMillis": 412,
+            }
+        elif kind == "Open":
+            event["open"] = {
+                "timestamp": timestamp,
+                "ipAddress": "192.0.2.1",
+                "userAgent": "Mozilla/5.0",
+            }
+        else:
+            event["click"] = {
+                "timestamp": timestamp,
+                "ipAddress": "192.0.2.1",
+                "userAgent": "Mozilla/5.0",
+                "link": "https://huellas.example/otono",
+            }
+        sns_id = f"bench-sns-{number:06d}-{secrets.token_hex(4)}"
+        message = signer.sign(
+            {
+                "Type": "Notification",
+                "MessageId": sns_id,
+                "TopicArn": WEBHOOK_TOPIC,
+                "Message": json.dumps(event),
+                "Timestamp": timestamp,
+            }
+        )
+        posts.append((sns_id, json.dumps(message)))
+    auth = "Basic " + base64.b64encode(b"petclinic:webhook-secret").decode()
+    client = Client()
+
+    def post_all(url: str) -> Callable[[], int]:
+        def run() -> int:
+            ok = 0
+            for sns_id, body in posts:
+                response = client.post(
+                    url,
+                    body,
+                    content_type="text/plain",
+                    headers={
+                        "authorization": auth,
+                        "x-amz-sns-message-type": "Notification",
+                        "x-amz-sns-message-id": sns_id,
+                    },
+                )
+                ok += response.status_code == 200
+            return ok
+
+        return run
+
+    def reset() -> None:
+        """No event recorded yet, nothing seen: the replay memory (the cache) emptied and the
+        test certificate put back in it."""
+        with connection.cursor() as cur:
+            cur.execute(
+                "DELETE FROM django_petmail_emailevent WHERE send_id IN "
+                "(SELECT id FROM django_petmail_emailsend WHERE campaign_id = %s)",
+                [campaign.pk],
+            )
+        EmailSend.objects.filter(campaign=campaign).update(
+            status="sent", delivered_at=None, opened_at=None, clicked_at=None
+        )
+        EmailCampaign.objects.filter(pk=campaign.pk).update(
+            delivered_count=0, open_count=0, click_count=0
+        )
+        cache.clear()
+        signer.install()
+
+    def clear_ledger() -> None:
+        with connection.cursor() as cur:
+            cur.execute(f"TRUNCATE {LEDGER_TABLE}")
+
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} (message_id text PRIMARY KEY)")
+
+    petmail = {**settings_petmail(), "SNS_TOPIC_ARNS": [WEBHOOK_TOPIC]}
+    with override_settings(PETMAIL=petmail):
+        assert petmail_settings.SNS_VERIFY_SIGNATURES
+        mine = measure(post_all(WEBHOOK_URL), setup=reset)
+        base = measure(post_all(WEBHOOK_FLOOR_URL))
+        ledger = measure(post_all(WEBHOOK_LEDGER_URL), setup=clear_ledger)
+        # the last (traced) run's ledger and counters: every event stored once, counted once
+        counters = EmailCampaign.objects.filter(pk=campaign.pk).values(*expected).get()
+        stored = EmailEvent.objects.filter(send__campaign=campaign).count()
+    assert mine.result == base.result == ledger.result == n, (mine, base, ledger, n)
+    assert stored == n and counters == expected, (stored, n, counters, expected)
+    reset()
+    clear_ledger()
+    EmailSend.objects.filter(campaign=campaign).delete()
+    ours_rate, floor_rate = n / mine.seconds, n / base.seconds
+    return [
+        Row(
+            f"webhook ingest {n:,} SES events ({ours_rate:,.0f}/s vs {floor_rate:,.0f}/s)",
+            mine,
+            base,
+            "≥0.5× rate",
+        ),
+        Row(
+            f"  same, vs parse + 1 INSERT committed ({n / ledger.seconds:,.0f}/s)",
+            mine,
+            ledger,
+            "(context)",
+        ),
+    ]
+
+
+def settings_petmail() -> dict[str, Any]:
+    from django.conf import settings
+
+    return dict(getattr(settings, "PETMAIL", {}))
+
+
+REPORT_SMALL = 10_000  # sends of the small campaign (never more than the subscriptions)
+REPORT_BIG = 1_000_000  # sends of the big one at full size; scales with --scale
+REPORT_LINKS = [
+    "https://huellas.example/otono",
+    "https://huellas.example/vacunas",
+    "https://huellas.example/tienda",
+]
+
+# One send per subscription with id ≤ count, sent over two hours four days ago; the last
+# digits of the id decide what happened to it: 1 % bounced (permanent), 0.1 % complained,
+# 0.2 % unsubscribed, 30 % opened (within 48 hours), 5 % clicked, the rest delivered.
+REPORT_SENDS_SQL = """
+INSERT INTO django_petmail_emailsend
+    (campaign_id, subscription_id, owner_id, email_address, status, ab_variant, claimed_by,
+     attempts, esp_message_id, error_message, bounce_type, sent_at, delivered_at, opened_at,
+     clicked_at, bounced_at, created_at, updated_at)
+SELECT %(campaign)s, s.id, s.owner_id, s.email,
+       CASE WHEN s.id %% 100 = 0 THEN 'bounced'
+            WHEN s.id %% 1000 = 1 THEN 'complained'
+            WHEN s.id %% 500 = 3 THEN 'unsubscribed'
+            WHEN s.id %% 20 = 1 THEN 'clicked'
+            WHEN s.id %% 10 IN (1, 2, 3) THEN 'opened'
+            ELSE 'delivered' END,
+       '', '', 1, 'bench-report-' || %(campaign)s || '-' || s.id, '',
+       CASE WHEN s.id %% 100 = 0 THEN 'Permanent' ELSE '' END,
+       t.sent,
+       CASE WHEN s.id %% 100 <> 0 THEN t.sent + interval '5 seconds' END,
+       CASE WHEN s.id %% 100 <> 0 AND s.id %% 10 IN (1, 2, 3)
+            THEN t.sent + (s.id %% 48) * interval '1 hour' + interval '10 minutes' END,
+       CASE WHEN s.id %% 100 <> 0 AND s.id %% 20 = 1
+            THEN t.sent + (s.id %% 48) * interval '1 hour' + interval '11 minutes' END,
+       CASE WHEN s.id %% 100 = 0 THEN t.sent + interval '5 seconds' END,
+       t.sent, t.sent
+FROM django_petmail_newslettersubscription s
+CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + (s.id %% 7200) * interval '1 second') t(sent)
+WHERE s.id <= %(count)s
+"""
+
+# The events behind those sends: a delivery per delivered send, an open per opened one (two
+# for a third of them), a machine open for a tenth of the sends, a click on one of three links
+# per clicked send, a bounce or complaint per bounced or complaining send, and a transient
+# bounce (before the delivery) for 0.4 %.
+REPORT_EVENTS_SQL = """
+INSERT INTO django_petmail_emailevent
+    (send_id, event_type, esp_event_id, link_url, link_tag, user_agent, ip_address, is_machine,
+     bounce_type, description, occurred_at, timestamp)
+SELECT e.send_id, e.kind, 'bench-' || e.send_id || '-' || e.n, e.link, '', '', NULL,
+       e.machine, e.bounce, '', e.at, e.at
+FROM (
+    SELECT id AS send_id, 'delivery' AS kind, 'd' AS n, '' AS link, false AS machine,
+           '' AS bounce, delivered_at AS at
+    FROM django_petmail_emailsend WHERE campaign_id = %(campaign)s AND delivered_at IS NOT NULL
+    UNION ALL
+    SELECT id, 'open', 'o', '', false, '', opened_at
+    FROM django_petmail_emailsend WHERE campaign_id = %(campaign)s AND opened_at IS NOT NULL
+    UNION ALL
+    SELECT id, 'open', 'o2', '', false, '', opened_at + interval '1 hour'
+    FROM django_petmail_emailsend
+    WHERE campaign_id = %(campaign)s AND opened_at IS NOT NULL AND subscription_id %% 10 = 1
+    UNION ALL
+    SELECT id, 'open', 'm', '', true, '', delivered_at + interval '2 seconds'
+    FROM django_petmail_emailsend
+    WHERE campaign_id = %(campaign)s AND delivered_at IS NOT NULL AND subscription_id %% 10 = 4
+    UNION ALL
+    SELECT id, 'click', 'c', (%(links)s::text[])[1 + subscription_id %% 3], false, '', clicked_at
+    FROM django_petmail_emailsend WHERE campaign_id = %(campaign)s AND clicked_at IS NOT NULL
+    UNION ALL
+    SELECT id, 'bounce', 'b', '', false, 'Permanent', bounced_at
+    FROM django_petmail_emailsend WHERE campaign_id = %(campaign)s AND bounced_at IS NOT NULL
+    UNION ALL
+    SELECT id, 'bounce', 't', '', false, 'Transient', sent_at + interval '1 second'
+    FROM django_petmail_emailsend
+    WHERE campaign_id = %(campaign)s AND subscription_id %% 250 = 7
+    UNION ALL
+    SELECT id, 'complaint', 'x', '', false, '', delivered_at + interval '1 hour'
+    FROM django_petmail_emailsend WHERE campaign_id = %(campaign)s AND status = 'complained'
+) e
+"""
+
+# campaign_report()'s numbers written by hand in one statement: the sends' counts in one pass,
+# the events' counts, top links and the two hourly series over one scan of the events joined
+# to the campaign's sends.
+REPORT_FLOOR_SQL = """
+WITH agg AS (
+    SELECT count(*) FILTER (WHERE status NOT IN ('cancelled', 'held')) AS recipients,
+           count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
+           count(*) FILTER (WHERE delivered_at IS NOT NULL) AS delivered,
+           count(*) FILTER (WHERE opened_at IS NOT NULL) AS opened,
+           count(*) FILTER (WHERE clicked_at IS NOT NULL) AS clicked,
+           count(*) FILTER (WHERE bounced_at IS NOT NULL
+                            AND bounce_type <> 'suppressed') AS bounced,
+           count(*) FILTER (WHERE bounced_at IS NOT NULL
+                            AND bounce_type = 'rejected') AS rejected,
+           count(*) FILTER (WHERE bounce_type = 'suppressed') AS suppressed,
+           count(*) FILTER (WHERE sent_at IS NOT NULL OR (bounced_at IS NOT NULL
+                            AND bounce_type <> 'suppressed')) AS attempted,
+           count(*) FILTER (WHERE status = 'complained') AS complained,
+           count(*) FILTER (WHERE status = 'unsubscribed') AS unsubscribed,
+           count(*) FILTER (WHERE status = 'failed') AS failed,
+           count(*) FILTER (WHERE status = 'unknown') AS unknown,
+           count(*) FILTER (WHERE status IN ('pending', 'held', 'sending')) AS unfinished,
+           count(*) FILTER (WHERE sent_at >= now() - interval '1 minute') AS recent,
+           date_trunc('hour', min(sent_at) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS origin
+    FROM django_petmail_emailsend WHERE campaign_id = %(campaign)s
+), ev AS MATERIALIZED (
+    SELECT e.send_id, e.event_type, e.is_machine, e.bounce_type, e.link_url, e.occurred_at
+    FROM django_petmail_emailevent e
+    JOIN django_petmail_emailsend s ON s.id = e.send_id
+    WHERE s.campaign_id = %(campaign)s
+)
+SELECT row_to_json(agg),
+       (SELECT row_to_json(x) FROM (
+            SELECT count(*) FILTER (WHERE event_type = 'open' AND NOT is_machine) AS opens,
+                   count(*) FILTER (WHERE event_type = 'click' AND NOT is_machine) AS clicks,
+                   count(*) FILTER (WHERE event_type = 'open' AND is_machine) AS machine_opens,
+                   count(DISTINCT send_id) FILTER (WHERE event_type = 'bounce'
+                       AND bounce_type IN ('Transient', 'Undetermined')) AS transient
+            FROM ev) x),
+       (SELECT json_agg(l) FROM (
+            SELECT link_url, count(*) AS clicks, count(DISTINCT send_id) AS unique_clickers
+            FROM ev WHERE event_type = 'click' AND link_url <> ''
+            GROUP BY link_url ORDER BY count(*) DESC, link_url LIMIT 10) l),
+       (SELECT json_agg(h) FROM (
+            SELECT date_trunc('hour', sent_at AT TIME ZONE 'UTC') AS hour, count(*) AS n
+            FROM django_petmail_emailsend
+            WHERE campaign_id = %(campaign)s AND sent_at >= agg.origin
+              AND sent_at < agg.origin + interval '72 hours'
+            GROUP BY 1) h),
+       (SELECT json_agg(h) FROM (
+            SELECT date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AS hour, event_type,
+                   count(*) AS n
+            FROM ev
+            WHERE event_type IN ('open', 'click') AND occurred_at >= agg.origin
+              AND occurred_at < agg.origin + interval '72 hours'
+            GROUP BY 1, 2) h)
+FROM agg
+"""
+
+
+def report_queries(info: dict[str, Any]) -> list[Row]:
+    """``campaign_report()`` of a sent campaign with 10,000 sends and of one with 1,000,000
+    (at full size; the big one scales with --scale), each with its events, beside the same
+    numbers computed by one hand-written SQL statement; the number of queries of a report is
+    printed for both sizes and must be the same."""
+    import json
+
+    from django.test.utils import CaptureQueriesContext
+
+    from django_petmail.analytics.reports import campaign_report
+    from django_petmail.models import EmailCampaign
+
+    for stale in EmailCampaign.objects.filter(name__startswith="bench report "):
+        _drop_report_campaign(stale)  # left by an interrupted run
+    subs = info["subscriptions"]
+    sizes = [min(REPORT_SMALL, subs), max(REPORT_SMALL, int(REPORT_BIG * subs / 1_000_000))]
+    sizes = sorted({min(size, subs) for size in sizes})
+    rows, queries = [], {}
+    for count in sizes:
+        campaign = _report_campaign(count)
+        try:
+            campaign_report(campaign)  # warm
+            with CaptureQueriesContext(connection) as ctx:
+                campaign_report(campaign)
+            queries[count] = len(ctx.captured_queries)
+
+            def floor(campaign_id: int = campaign.pk) -> tuple[Any, ...]:
+                with connection.cursor() as cur:
+                    cur.execute(REPORT_FLOOR_SQL, {"campaign": campaign_id})
+                    return tuple(cur.fetchone())
+
+            mine = measure(lambda campaign=campaign: campaign_report(campaign))
+            base = measure(floor)
+        finally:
+            _drop_report_campaign(campaign)
+        counts, events, links, sent_hours, event_hours = (
+            value if isinstance(value, dict | list) or value is None else json.loads(value)
+            for value in base.result
+        )
+        # the same numbers, or the timing means nothing
+        got = mine.result
+        assert got.funnel.recipients == counts["recipients"] == count, (got.funnel, counts)
+        for name in ("sent", "delivered", "opened", "clicked"):
+            assert getattr(got.funnel, name) == counts[name], (name, got.funnel, counts)
+        assert (got.bounces.total, got.bounces.rejected, got.bounces.transient) == (
+            counts["bounced"],
+            counts["rejected"],
+            events["transient"],
+        ), (got.bounces, counts, events)
+        assert (got.complaints, got.unsubscribes) == (counts["complained"], counts["unsubscribed"])
+        assert (got.opens_total, got.clicks_total, got.machine_opens) == (
+            events["opens"],
+            events["clicks"],
+            events["machine_opens"],
+        ), (got, events)
+        assert [(link.url, link.clicks, link.unique_clickers) for link in got.top_links] == [
+            (link["link_url"], link["clicks"], link["unique_clickers"]) for link in links or []
+        ], (got.top_links, links)
+        assert sum(point.sent for point in got.timeline) == sum(h["n"] for h in sent_hours or [])
+        for kind, attr in (("open", "opens"), ("click", "clicks")):
+            assert sum(getattr(point, attr) for point in got.timeline) == sum(
+                h["n"] for h in event_hours or [] if h["event_type"] == kind
+            ), kind
+        rows.append(
+            Row(
+                f"campaign_report {count:,} sends ({queries[count]} queries)",
+                mine,
+                base,
+                "≤1.5×",
+            )
+        )
+    print(
+        "report: queries per campaign_report(): "
+        + ", ".join(f"{count:,} sends → {n}" for count, n in queries.items())
+    )
+    assert len(set(queries.values())) == 1, queries
+    return rows
+
+
+def _report_campaign(count: int) -> Any:
+    """A sent campaign of ``count`` sends and their events (generated in SQL, untimed)."""
+    from datetime import timedelta
+
+    from django_petmail.models import EmailCampaign
+
+    start = timezone.now() - timedelta(days=4)
+    campaign = EmailCampaign.objects.create(
+        name=f"bench report {count}",
+        subject="x",
+        html_content="<p>x</p>",
+        status="sent",
+        started_at=start,
+        completed_at=start + timedelta(hours=2),
+    )
+    with connection.cursor() as cur:
+        cur.execute(REPORT_SENDS_SQL, {"campaign": campaign.pk, "start": start, "count": count})
+        cur.execute(REPORT_EVENTS_SQL, {"campaign": campaign.pk, "links": REPORT_LINKS})
+        cur.execute(
+            """
+            UPDATE django_petmail_emailcampaign c SET recipient_count = a.n, sent_count = a.sent,
+                delivered_count = a.delivered, open_count = a.opened, click_count = a.clicked,
+                bounce_count = a.bounced, complaint_count = a.complained,
+                unsubscribe_count = a.unsubscribed
+            FROM (SELECT count(*) AS n, count(sent_at) AS sent, count(delivered_at) AS delivered,
+                         count(opened_at) AS opened, count(clicked_at) AS clicked,
+                         count(bounced_at) AS bounced,
+                         count(*) FILTER (WHERE status = 'complained') AS complained,
+                         count(*) FILTER (WHERE status = 'unsubscribed') AS unsubscribed
+                  FROM django_petmail_emailsend WHERE campaign_id = %(campaign)s) a
+            WHERE c.id = %(campaign)s
+            """,
+            {"campaign": campaign.pk},
+        )
+        cur.execute("VACUUM ANALYZE django_petmail_emailsend")
+        cur.execute("VACUUM ANALYZE django_petmail_emailevent")
+    campaign.refresh_from_db()
+    return campaign
+
+
+def _drop_report_campaign(campaign: Any) -> None:
+    with connection.cursor() as cur:
+        cur.execute(
+            "DELETE FROM django_petmail_emailevent WHERE send_id IN "
+            "(SELECT id FROM django_petmail_emailsend WHERE campaign_id = %s)",
+            [campaign.pk],
+        )
+        cur.execute("DELETE FROM django_petmail_emailsend WHERE campaign_id = %s", [campaign.pk])
+        cur.execute("DELETE FROM django_petmail_emailcampaign WHERE id = %s", [campaign.pk])
+
+
+ALL = [segmentation, fanout, render_send, sequence_processing, webhook_ingest, report_queries]

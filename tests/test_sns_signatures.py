@@ -399,3 +399,12 @@ def test_an_unparsable_content_length_reads_nothing(sent):
         CONTENT_LENGTH="lots",
     )
     assert response.status_code == 400
+
+
+def test_a_certificate_is_parsed_once_per_process(sent):
+    signer = sns_test_signer()
+    sns._parsed_certificate.cache_clear()
+    assert deliver(signer.sign(notification(sent, "p-1"))).status_code == 200
+    assert deliver(signer.sign(notification(sent, "p-2"))).status_code == 200
+    info = sns._parsed_certificate.cache_info()
+    assert (info.misses, info.hits) == (1, 1)

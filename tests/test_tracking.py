@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -28,6 +29,8 @@ from django_petmail.models import (
 from django_petmail.models.subscriptions import email_hash
 from django_petmail.sending.ab import decide
 from django_petmail.sending.mailing import CampaignMailing
+from django_petmail.tracking import events
+from django_petmail.tracking.events import Incoming, record
 from django_petmail.tracking.receiver import handle_tracking
 from django_petmail.tracking.testing import sns_test_signer
 from tests.factories import CampaignFactory, SendFactory, SubscriptionFactory
@@ -200,6 +203,38 @@ def test_an_event_takes_the_time_ses_gives_it(sent):
     post(event)
     sent.refresh_from_db()
     assert abs(sent.opened_at - timezone.now()).total_seconds() < 60
+
+
+def test_a_repeat_inside_a_transaction_leaves_the_transaction_usable(sent):
+    incoming = Incoming(
+        event_type="delivered",
+        event_id="ses-event-1",
+        message_id=sent.esp_message_id,
+        recipient=sent.email_address,
+        metadata={},
+    )
+    with transaction.atomic():
+        assert record(incoming) is not None
+        assert record(incoming) is None  # the repeat, refused by the unique ESP event id
+        assert EmailEvent.objects.filter(send=sent).count() == 1  # still usable
+    assert counters(sent)["delivered"] == 1
+
+
+def test_an_integrity_error_after_storing_is_not_taken_for_a_repeat(sent, monkeypatch):
+    def broken(*args, **kwargs):
+        raise IntegrityError("something else")
+
+    monkeypatch.setattr(events, "_apply", broken)
+    incoming = events.Incoming(
+        event_type="delivered",
+        event_id="ses-event-2",
+        message_id=sent.esp_message_id,
+        recipient=sent.email_address,
+        metadata={},
+    )
+    with pytest.raises(IntegrityError):
+        events.record(incoming)
+    assert not EmailEvent.objects.filter(send=sent).exists()  # rolled back with it
 
 
 def test_a_late_delivery_does_not_move_an_opened_send_back(sent):

@@ -35,6 +35,7 @@ from .. import signals
 from ..conf import petmail_settings
 from ..models import (
     SEND_ACCEPTED,
+    SEND_TERMINAL,
     BounceType,
     EmailEvent,
     EmailSend,
@@ -74,6 +75,9 @@ _DELIVERED_FROM = SEND_ACCEPTED[: SEND_ACCEPTED.index(SendStatus.DELIVERED)]
 _OPENED_FROM = SEND_ACCEPTED[: SEND_ACCEPTED.index(SendStatus.OPENED)]
 _CLICKED_FROM = SEND_ACCEPTED[: SEND_ACCEPTED.index(SendStatus.CLICKED)]
 _TERMINAL_FROM = (SendStatus.SENDING, *SEND_ACCEPTED)
+#: A send read in one of these states cannot be (nor become) ``unknown``: only a claimed
+#: (``sending``) send is marked so, and accepted or terminal sends never go back.
+_NEVER_UNKNOWN = frozenset({*SEND_ACCEPTED, *SEND_TERMINAL})
 
 #: Events that prove the ESP accepted the message.
 _PROVES_SENT = frozenset(
@@ -190,25 +194,30 @@ def record(incoming: Incoming) -> EmailEvent | None:
         return None
     soft = event_type == EventType.BOUNCE and incoming.bounce_type in SOFT_BOUNCE_TYPES
     when = incoming.timestamp or timezone.now()
-    with transaction.atomic():
-        try:
-            with transaction.atomic():  # a savepoint: a repeat must not spoil the outer one
-                event = EmailEvent.objects.create(
-                    send=send,
-                    event_type=event_type,
-                    esp_event_id=incoming.event_id,
-                    link_url=incoming.click_url,
-                    link_tag=incoming.link_tag,
-                    user_agent=incoming.user_agent,
-                    ip_address=incoming.ip_address,
-                    is_machine=incoming.is_machine,
-                    bounce_type=incoming.bounce_kind,
-                    description=incoming.description,
-                    occurred_at=when,
-                )
-        except IntegrityError:
-            return None  # stored already: the ESP delivered this event twice
-        _apply(send, event_type, incoming, when, soft=soft)
+    stored = False
+    try:
+        # The INSERT comes first, so a repeat's IntegrityError rolls back nothing else: no
+        # savepoint is needed around it (two round trips fewer per event).
+        with transaction.atomic():
+            event = EmailEvent.objects.create(
+                send=send,
+                event_type=event_type,
+                esp_event_id=incoming.event_id,
+                link_url=incoming.click_url,
+                link_tag=incoming.link_tag,
+                user_agent=incoming.user_agent,
+                ip_address=incoming.ip_address,
+                is_machine=incoming.is_machine,
+                bounce_type=incoming.bounce_kind,
+                description=incoming.description,
+                occurred_at=when,
+            )
+            stored = True
+            _apply(send, event_type, incoming, when, soft=soft)
+    except IntegrityError:
+        if stored:
+            raise
+        return None  # stored already: the ESP delivered this event twice
     signals.email_event_recorded.send(EmailEvent, event=event, send=send)
     return event
 
@@ -219,8 +228,12 @@ def _apply(
     counters: dict[str, int] = {}
     now = timezone.now()
     row = EmailSend.objects.filter(pk=send.pk)
-    if event_type in _PROVES_SENT and row.filter(status=SendStatus.UNKNOWN).update(
-        status=SendStatus.SENT, sent_at=when, updated_at=now
+    if (
+        event_type in _PROVES_SENT
+        and send.status not in _NEVER_UNKNOWN
+        and row.filter(status=SendStatus.UNKNOWN).update(
+            status=SendStatus.SENT, sent_at=when, updated_at=now
+        )
     ):
         # a send the reaper marked "unknown" (its worker died mid-batch): the ESP has it,
         # so the doubt is over — it was sent, and the event applies from there

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 import urllib.request
@@ -179,24 +180,35 @@ def _check_timestamp(value: Any) -> None:
         raise SNSVerificationError(f"SNS Timestamp {value} is too old (replayed?)")
 
 
-def _check_signature(pem: bytes, signature: bytes, signed: bytes, algorithm: str) -> None:
+@functools.lru_cache(maxsize=16)
+def _parsed_certificate(pem: bytes) -> Any:
+    """The certificate's validity period and RSA public key, parsed once per process per
+    PEM (SNS signs with a handful of certificates; each message names one of them)."""
     try:  # the ses extra installs cryptography; checks.py reports it missing (petmail.E009)
         from cryptography import x509
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+        from cryptography.hazmat.primitives.asymmetric import rsa
     except ImportError as exc:  # pragma: no cover - the ses extra brings it
         raise SNSVerificationError("Install 'cryptography' to verify SNS signatures") from exc
     try:
         certificate = x509.load_pem_x509_certificate(pem)
     except ValueError as exc:
         raise SNSVerificationError("The SNS signing certificate is not a PEM certificate") from exc
-    now = timezone.now()
-    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-        raise SNSVerificationError("The SNS signing certificate is expired or not yet valid")
     key = certificate.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         raise SNSVerificationError("The SNS signing certificate's key is not RSA")
+    return certificate.not_valid_before_utc, certificate.not_valid_after_utc, key
+
+
+def _check_signature(pem: bytes, signature: bytes, signed: bytes, algorithm: str) -> None:
+    try:  # the ses extra installs cryptography; checks.py reports it missing (petmail.E009)
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+    except ImportError as exc:  # pragma: no cover - the ses extra brings it
+        raise SNSVerificationError("Install 'cryptography' to verify SNS signatures") from exc
+    not_before, not_after, key = _parsed_certificate(pem)
+    if not not_before <= timezone.now() <= not_after:
+        raise SNSVerificationError("The SNS signing certificate is expired or not yet valid")
     digest = hashes.SHA1() if algorithm == "sha1" else hashes.SHA256()
     try:
         key.verify(signature, signed, padding.PKCS1v15(), digest)
