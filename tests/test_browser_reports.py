@@ -2,50 +2,24 @@
 like the demo's, events through ``tracking.events.record``) and the overview; the SVG charts
 are drawn (non-zero size) and the numbers in their labels are the report's numbers."""
 
-import os
 import re
-import shutil
 
 import pytest
-from django.db import connections
 from django.utils import timezone, translation
 
 from django_petmail.analytics import campaign_report, overview
 from django_petmail.models import ABVariant, CampaignStatus, SendStatus
 from tests.analytics_data import LINK_A, LINK_B, event
+from tests.browser import chromium_page
 from tests.factories import CampaignFactory, SendFactory
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
-            )
-            context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-            yield context.new_page()
-            context.close()
-            browser.close()
-            connections.close_all()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with chromium_page(locale="en-US", viewport={"width": 1280, "height": 900}) as page:
+        yield page
 
 
 def demo_campaign():

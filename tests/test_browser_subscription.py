@@ -1,53 +1,23 @@
 """A person's path in headless Chromium: subscribe → confirmation email → confirm →
 preferences → unsubscribe, checking each page."""
 
-import os
 import re
-import shutil
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
-from django.db import connections
 from django.test import override_settings
 
 from django_petmail.models import NewsletterSubscription
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.browser import chromium_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by
-    # the test itself (not the server) are still plain synchronous code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
-            )
-            context = browser.new_context(locale="es-ES")
-            yield context.new_page()
-            context.close()
-            browser.close()
-            # ORM calls made while Playwright's loop ran may have opened their own
-            # connection (Django's connection handler is context-local); close it.
-            connections.close_all()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with chromium_page(locale="es-ES") as page:
+        yield page
 
 
 def test_subscriber_journey(live_server, browser_page, settings):

@@ -26,6 +26,7 @@ from .admin_reports import SequenceReportMixin
 from .exceptions import RuleValidationError, TemplateError
 from .models import (
     COUNTER_FIELDS,
+    STEP_FIELDS,
     AutomatedSequence,
     CustomerSegment,
     EmailEvent,
@@ -192,21 +193,6 @@ def render_step_preview(step: SequenceStep) -> SafeString | str:
         unknown,
         shown["html"],
     )
-
-
-STEP_FIELDS = (
-    "step_number",
-    "delay_days",
-    "delay_hours",
-    "send_time",
-    "template",
-    "subject",
-    "preview_text",
-    "html_content",
-    "text_content",
-    "skip_if",
-    "is_active",
-)
 
 
 class SequenceStepInline(admin.StackedInline):

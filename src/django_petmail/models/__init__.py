@@ -27,6 +27,7 @@ from .sends import (
 )
 from .sequences import (
     ENROLLMENT_RUNNING,
+    STEP_FIELDS,
     AutomatedSequence,
     EnrollmentQuerySet,
     EnrollmentStatus,
@@ -64,6 +65,7 @@ __all__ = [
     "SEND_TERMINAL",
     "SEND_UNFINISHED",
     "SEND_WAITING",
+    "STEP_FIELDS",
     "SUBSCRIPTION_FIELDS",
     "SUBSCRIPTION_RECORD_FIELDS",
     "ABVariant",

@@ -195,6 +195,22 @@ class SequenceStep(SendCounters):
             raise ValidationError(errors)
 
 
+#: What staff and API clients edit on a step (its counters belong to the pipeline).
+STEP_FIELDS: tuple[str, ...] = (
+    "step_number",
+    "delay_days",
+    "delay_hours",
+    "send_time",
+    "template",
+    "subject",
+    "preview_text",
+    "html_content",
+    "text_content",
+    "skip_if",
+    "is_active",
+)
+
+
 class EnrollmentStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     PAUSED = "paused", _("Paused")
