@@ -20,10 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import campaigns
+from .admin_previews import preview_block
 from .admin_reports import CampaignReportMixin
 from .campaigns import content_errors as campaign_content_errors
 from .campaigns import preview
-from .exceptions import InvalidTransition, RuleValidationError, TemplateError
+from .exceptions import InvalidTransition, RuleValidationError
 from .gdpr import erase_subscriber, export_subscriber
 from .models import (
     AB_FIELDS,
@@ -377,22 +378,7 @@ class EmailCampaignAdmin(CampaignReportMixin, admin.ModelAdmin):
 
     @admin.display(description=_("Preview"))
     def content_preview(self, obj: EmailCampaign) -> str:
-        from django.utils.html import format_html
-
-        try:
-            shown = preview(obj)
-        except TemplateError as exc:
-            return format_html("<strong>{}</strong>", str(exc))
-        unknown = ", ".join(shown["unknown_tokens"]) or "—"
-        return format_html(
-            "<p><strong>{}</strong></p><p>{}: {}</p>"
-            '<iframe sandbox srcdoc="{}" style="width:100%;height:420px;border:1px solid #ccc">'
-            "</iframe>",
-            shown["subject"],
-            _("Unknown variables"),
-            unknown,
-            shown["html"],
-        )
+        return preview_block(lambda: preview(obj))
 
     def _move(
         self,

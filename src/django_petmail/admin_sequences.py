@@ -22,8 +22,9 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from .admin_previews import preview_block
 from .admin_reports import SequenceReportMixin
-from .exceptions import RuleValidationError, TemplateError
+from .exceptions import RuleValidationError
 from .models import (
     COUNTER_FIELDS,
     STEP_FIELDS,
@@ -179,20 +180,7 @@ class StepForm(forms.ModelForm):
 def render_step_preview(step: SequenceStep) -> SafeString | str:
     if step.pk is None:
         return "—"
-    try:
-        shown = step_preview(step)
-    except TemplateError as exc:
-        return format_html("<strong>{}</strong>", str(exc))
-    unknown = ", ".join(shown["unknown_tokens"]) or "—"
-    return format_html(
-        "<p><strong>{}</strong></p><p>{}: {}</p>"
-        '<iframe sandbox srcdoc="{}" style="width:100%;height:360px;border:1px solid #ccc">'
-        "</iframe>",
-        shown["subject"],
-        gettext("Unknown variables"),
-        unknown,
-        shown["html"],
-    )
+    return preview_block(lambda: step_preview(step), height=360)
 
 
 class SequenceStepInline(admin.StackedInline):

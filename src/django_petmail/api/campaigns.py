@@ -19,8 +19,8 @@ from ..models import (
     COUNTER_FIELDS,
     CampaignStatus,
     EmailCampaign,
-    NewsletterSubscription,
 )
+from .params import subscription_param
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -181,19 +181,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
         variant = request.query_params.get("variant", "A")
         if variant not in ("A", "B"):
             return Response({"variant": ["Use A or B."]}, status=status.HTTP_400_BAD_REQUEST)
-        subscription = None
-        raw = request.query_params.get("subscription")
-        if raw is not None:
-            subscription = (
-                NewsletterSubscription.objects.select_related("owner").filter(pk=raw).first()
-                if raw.isdigit()
-                else None
-            )
-            if subscription is None:
-                return Response(
-                    {"subscription": [f"No subscription with id {raw!r}."]},
-                    status=status.HTTP_400_BAD_REQUEST,
-                )
+        subscription = subscription_param(request)
         try:
             return Response(
                 campaigns.preview(self.get_object(), subscription=subscription, variant=variant)

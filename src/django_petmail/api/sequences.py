@@ -27,7 +27,6 @@ from ..models import (
     AutomatedSequence,
     CustomerSegment,
     EnrollmentStatus,
-    NewsletterSubscription,
     SequenceEnrollment,
     SequenceStep,
 )
@@ -35,6 +34,7 @@ from ..rendering.sandbox import TemplateError
 from ..sequences import enrollment as service
 from ..sequences.registry import sequence_errors
 from ..sequences.steps import numbering_errors, step_numbers, step_preview
+from .params import subscription_param
 
 
 def _django_errors(exc: DjangoValidationError) -> dict[str, Any]:
@@ -292,19 +292,7 @@ class StepViewSet(viewsets.ModelViewSet):
     def preview(self, request: Request, pk: Any = None) -> Response:
         """``?subscription=<id>`` (default: the first subscriber who may enter)."""
         step = self.get_object()
-        subscription = None
-        raw = request.query_params.get("subscription")
-        if raw is not None:
-            subscription = (
-                NewsletterSubscription.objects.select_related("owner").filter(pk=raw).first()
-                if raw.isdigit()
-                else None
-            )
-            if subscription is None:
-                return Response(
-                    {"subscription": [f"No subscription with id {raw!r}."]},
-                    status=status.HTTP_400_BAD_REQUEST,
-                )
+        subscription = subscription_param(request)
         try:
             return Response(step_preview(step, subscription))
         except TemplateError as exc:
