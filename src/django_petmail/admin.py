@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -204,8 +205,6 @@ class CustomerSegmentAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Preview"))
     def preview(self, obj: CustomerSegment) -> str:
-        from django.utils.html import format_html, format_html_join
-
         if obj.pk is None:
             return "—"
         try:

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -22,9 +22,7 @@ from django.utils.encoding import force_bytes
 
 from .conf import petmail_settings
 from .exceptions import ExpiredToken, InvalidToken
-
-if TYPE_CHECKING:
-    from .models import NewsletterSubscription
+from .models import NewsletterSubscription
 
 
 class Purpose:
@@ -195,8 +193,6 @@ def resolve_token(
     purpose: str, token: str, *, allow_expired: bool = False
 ) -> tuple[NewsletterSubscription, TokenData]:
     """The subscription a token names; ``InvalidToken`` if it is gone or its address changed."""
-    from .models import NewsletterSubscription
-
     data = read_token(purpose, token, allow_expired=allow_expired)
     subscription = NewsletterSubscription.objects.filter(pk=data.subscription_id).first()
     if subscription is None or not _digest_matches(subscription.email, data.address_digest):

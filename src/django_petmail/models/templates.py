@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -68,8 +69,6 @@ class EmailTemplate(models.Model):
 
     def clean(self) -> None:
         """Every part must compile in the sandboxed engine (no include, calls, or '_')."""
-        from django.core.exceptions import ValidationError
-
         errors = template_field_errors(
             self,
             {

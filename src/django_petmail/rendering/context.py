@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..adapter import get_adapter
 from ..registry import Entry, Registry
 
 ContextProvider = Callable[[Sequence[Any]], dict[int, dict[str, Any]]]
@@ -34,8 +35,6 @@ def build_contexts(subscriptions: Sequence[Any]) -> dict[int, dict[str, Any]]:
 
     Later providers win on a name clash, so a host can refine the adapter's defaults.
     """
-    from ..adapter import get_adapter
-
     contexts = get_adapter().get_personalization_context(subscriptions)
     for entry in context_providers:
         for pk, extra in entry.obj(subscriptions).items():

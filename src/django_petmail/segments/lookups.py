@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db.models import BooleanField, Expression, Func
+from django.db.models import BooleanField, Expression, F, Func, Q
 
 
 class JSONListContains(Func):
@@ -42,7 +42,5 @@ class JSONListContains(Func):
 
 
 def topic_q(expression: Expression | str, topic: str) -> Any:
-    from django.db.models import F, Q
-
     target = F(expression) if isinstance(expression, str) else expression
     return Q(JSONListContains(target, topic))
