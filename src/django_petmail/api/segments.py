@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from ..exceptions import RuleValidationError
 from ..models import CustomerSegment
-from ..segments.fields import segment_fields
+from ..segments.fields import field_catalogue
 from ..segments.service import Preview, preview, preview_segment, refresh_count, rules_q, snapshot
 
 
@@ -83,23 +83,12 @@ class SegmentPreviewView(APIView):
 
 
 class SegmentFieldsView(APIView):
-    """The registered fields: name, label, type, operators and choices."""
+    """The registered fields: name, label, type, operators (with labels), choices, help."""
 
     permission_classes = [permissions.IsAdminUser]
 
     def get(self, request: Request) -> Response:
-        return Response(
-            [
-                {
-                    "name": entry.name,
-                    "label": str(entry.obj.label),
-                    "type": entry.obj.type,
-                    "ops": list(entry.obj.ops),
-                    "choices": [[value, str(label)] for value, label in entry.obj.choices],
-                }
-                for entry in segment_fields
-            ]
-        )
+        return Response(field_catalogue())
 
 
 class SegmentViewSet(viewsets.ModelViewSet):

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..exceptions import ValueProblem
@@ -40,7 +41,10 @@ def _engagement_value(op: str, raw: Any) -> int:
 
 def _positive_id(op: str, raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw < 2**63:
-        raise ValueProblem(f"expected the id of a record (a positive integer), got {raw!r}")
+        raise ValueProblem(
+            gettext("expected the id of a record (a positive integer), got %(value)r")
+            % {"value": raw}
+        )
     return raw
 
 
@@ -66,8 +70,18 @@ def _in_sequence(op: str, sequence_id: int) -> Q:
 def register_builtin_fields() -> None:
     if "status" in segment_fields:
         return
+    # Segment members are always eligible subscriptions (active, not paused, not
+    # suppressed): offering pending/unsubscribed/bounced would let authors write rules that
+    # can never match, so only "active" is a valid value and the help text says why.
     register_segment_field(
-        "status", type=FieldType.CHOICE, label=_("Status"), choices=SubscriptionStatus.choices
+        "status",
+        type=FieldType.CHOICE,
+        label=_("Status"),
+        choices=[(SubscriptionStatus.ACTIVE.value, SubscriptionStatus.ACTIVE.label)],
+        help_text=_(
+            "Only active subscribers (not paused, not suppressed) are ever members of a "
+            "segment, so 'active' is the only value; other statuses could never match."
+        ),
     )
     register_segment_field(
         "source", type=FieldType.CHOICE, label=_("Source"), choices=SubscriptionSource.choices

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from ..registry import Entry, Registry
 
@@ -79,6 +80,58 @@ class SegmentField:
     choices: tuple[tuple[Any, str | Promise], ...] = ()
     to_many: bool = False
     value_parser: ValueParser | None = None
+    #: Shown to rule authors next to the field (what it means, why a value never matches).
+    help_text: str | Promise = ""
+
+
+#: What the rule builder calls each operator; an operator not listed shows its name.
+OPERATOR_LABELS: dict[str, str | Promise] = {
+    "eq": _("is"),
+    "ne": _("is not"),
+    "in": _("is one of"),
+    "not_in": _("is none of"),
+    "gt": _("is greater than"),
+    "gte": _("is at least"),
+    "lt": _("is less than"),
+    "lte": _("is at most"),
+    "between": _("is between"),
+    "is_null": _("is empty"),
+    "exists": _("exists"),
+    "contains": _("contains"),
+    "icontains": _("contains (any case)"),
+    "startswith": _("starts with"),
+    "opened_in_last": _("opened an email in the last"),
+    "clicked_in_last": _("clicked an email in the last"),
+}
+
+#: How to write a value of each type, for the people writing rules.
+VALUE_HELP: dict[str, str | Promise] = {
+    FieldType.DATE: _("A date (2024-05-31) or a relative date: -90d, -6m, -1y, +2w, today."),
+    FieldType.DATETIME: _(
+        "A date-time (2024-05-31T10:00), a date, or a relative date: -90d, -6m, -1y, today."
+    ),
+    FieldType.DURATION: _("A length of time: 30d, 4w, 6m or 1y."),
+    FieldType.LIST: _("One value the list must contain."),
+}
+
+
+def field_catalogue() -> list[dict[str, Any]]:
+    """The registered fields as JSON for rule editors (the API's ``segments/fields/`` and
+    the admin's rule builder): name, label, type, operators with their labels, choices,
+    help text and how to write a value. Labels are translated into the active language."""
+    return [
+        {
+            "name": entry.name,
+            "label": str(entry.obj.label),
+            "type": entry.obj.type,
+            "ops": list(entry.obj.ops),
+            "op_labels": {op: str(OPERATOR_LABELS.get(op, op)) for op in entry.obj.ops},
+            "choices": [[value, str(label)] for value, label in entry.obj.choices],
+            "help_text": str(entry.obj.help_text),
+            "value_help": str(VALUE_HELP.get(entry.obj.type, "")),
+        }
+        for entry in segment_fields
+    ]
 
 
 def _validate(entry: Entry[SegmentField]) -> Entry[SegmentField]:
@@ -121,6 +174,7 @@ def register_segment_field(
     choices: Sequence[tuple[Any, str | Promise]] | None = None,
     to_many: bool = False,
     value_parser: ValueParser | None = None,
+    help_text: str | Promise = "",
     replace: bool = False,
 ) -> SegmentField:
     """Declare a field segment rules may use.
@@ -139,6 +193,7 @@ def register_segment_field(
         choices=tuple(choices or ()),
         to_many=to_many,
         value_parser=value_parser,
+        help_text=help_text,
     )
     segment_fields.register(name, field, replace=replace)
     return field

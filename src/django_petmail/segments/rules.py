@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
+from django.utils.translation import gettext as _
+
 from ..conf import petmail_settings
 from ..exceptions import RuleValidationError, UnknownRegistryEntry
 from . import values as v
@@ -46,9 +48,27 @@ PAIR_OPS = frozenset({"between"})
 BOOL_OPS = frozenset({"is_null", "exists"})
 
 
+def is_single_condition(rules: Any) -> bool:
+    """Whether ``rules`` is one condition (``{"field": …}``) rather than a group."""
+    return isinstance(rules, dict) and "field" in rules and not _GROUP_KEYS & set(rules)
+
+
+def wrap_single_condition(rules: Any) -> Any:
+    """``{"field": …}`` → ``{"operator": "AND", "conditions": [{"field": …}]}``; anything
+    else unchanged. Authors naturally start with one condition; stored rules are groups."""
+    if is_single_condition(rules):
+        return {"operator": "AND", "conditions": [rules]}
+    return rules
+
+
+_GROUP_KEYS = frozenset({"operator", "conditions", "not"})
+
+
 def validate_rules(rules: Any) -> Group | None:
-    """Validate and normalize; ``None`` for empty rules (everyone). Raises
-    :class:`RuleValidationError` listing every problem."""
+    """Validate and normalize; ``None`` for empty rules (everyone). A single condition is
+    read as a group of one (see :func:`wrap_single_condition`; error paths then start with
+    ``conditions[0]``). Raises :class:`RuleValidationError` listing every problem; its
+    messages are translated into the active language."""
     if rules in (None, {}):
         return None
     errors: list[tuple[str, str]] = []
@@ -57,12 +77,12 @@ def validate_rules(rules: Any) -> Group | None:
             [
                 (
                     "rules",
-                    f"must be an object with 'operator' and 'conditions', got "
-                    f"{type(rules).__name__}",
+                    _("must be an object with 'operator' and 'conditions', got %(type)s")
+                    % {"type": type(rules).__name__},
                 )
             ]
         )
-    node = _node(rules, "", 1, errors, root=True)
+    node = _node(wrap_single_condition(rules), "", 1, errors, root=True)
     if errors:
         raise RuleValidationError(errors)
     if isinstance(node, Not):  # a top-level {"not": …} is a group of one
@@ -82,18 +102,29 @@ def _node(
     where = path or "rules"
     if not isinstance(data, dict):
         errors.append(
-            (where, f"must be an object (a condition or a group), got {type(data).__name__}")
+            (
+                where,
+                _("must be an object (a condition or a group), got %(type)s")
+                % {"type": type(data).__name__},
+            )
         )
         return None
     # Depth counts groups and `not`s (the root group is level 1); conditions add no level.
     is_group = "not" in data or "conditions" in data or "operator" in data or root
     if is_group and depth > max_depth:
-        errors.append((where, f"groups nest deeper than the limit of {max_depth} levels"))
+        errors.append(
+            (where, _("groups nest deeper than the limit of %(max)d levels") % {"max": max_depth})
+        )
         return None
     if "not" in data:
         extra = set(data) - {"not"}
         if extra:
-            errors.append((where, f"a 'not' object has no other keys, found {sorted(extra)}"))
+            errors.append(
+                (
+                    where,
+                    _("a 'not' object has no other keys, found %(keys)s") % {"keys": sorted(extra)},
+                )
+            )
         child = _node(data["not"], _join(path, "not"), depth + 1, errors)
         return Not(child) if child is not None else None
     if "conditions" in data or "operator" in data or root:
@@ -107,17 +138,21 @@ def _group(
     operator = data.get("operator", "AND")
     ok = True
     if not isinstance(operator, str) or operator.upper() not in {"AND", "OR"}:
-        errors.append((_join(path, "operator"), f"must be 'AND' or 'OR', got {operator!r}"))
+        errors.append(
+            (_join(path, "operator"), _("must be 'AND' or 'OR', got %(op)r") % {"op": operator})
+        )
         ok = False
     conditions = data.get("conditions")
     extra = set(data) - {"operator", "conditions"}
     if extra:
-        errors.append((path or "rules", f"unknown keys {sorted(extra)} in a group"))
+        errors.append(
+            (path or "rules", _("unknown keys %(keys)s in a group") % {"keys": sorted(extra)})
+        )
     if not isinstance(conditions, list):
-        errors.append((_join(path, "conditions"), "must be a list of conditions or groups"))
+        errors.append((_join(path, "conditions"), _("must be a list of conditions or groups")))
         return None
     if not conditions:
-        errors.append((_join(path, "conditions"), "a group needs at least one condition"))
+        errors.append((_join(path, "conditions"), _("a group needs at least one condition")))
         return None
     children = []
     for index, child in enumerate(conditions):
@@ -134,30 +169,36 @@ def _group(
 def _condition(data: dict[str, Any], path: str, errors: list[tuple[str, str]]) -> Condition | None:
     extra = set(data) - {"field", "op", "value"}
     if extra:
-        errors.append((path, f"unknown keys {sorted(extra)} in a condition"))
+        errors.append((path, _("unknown keys %(keys)s in a condition") % {"keys": sorted(extra)}))
     name = data.get("field")
     if not isinstance(name, str) or not name:
-        errors.append((_join(path, "field"), "is required and must be a field name"))
+        errors.append((_join(path, "field"), _("is required and must be a field name")))
         return None
     try:
         field = segment_fields.get(name)
     except UnknownRegistryEntry:
         known = ", ".join(sorted(segment_fields.names()))
-        errors.append((_join(path, "field"), f"unknown field {name!r}; known fields: {known}"))
+        errors.append(
+            (
+                _join(path, "field"),
+                _("unknown field %(name)r; known fields: %(known)s")
+                % {"name": name, "known": known},
+            )
+        )
         return None
     op = data.get("op")
     if not isinstance(op, str) or op not in field.ops:
         allowed = ", ".join(field.ops)
         if isinstance(op, str):
-            message = (
-                f"{op!r} is not allowed for field {name!r} ({field.type}); use one of {allowed}"
-            )
+            message = _(
+                "%(op)r is not allowed for field %(name)r (%(type)s); use one of %(allowed)s"
+            ) % {"op": op, "name": name, "type": field.type, "allowed": allowed}
         else:
-            message = f"is required; use one of {allowed}"
+            message = _("is required; use one of %(allowed)s") % {"allowed": allowed}
         errors.append((_join(path, "op"), message))
         return None
     if "value" not in data:
-        errors.append((_join(path, "value"), "is required"))
+        errors.append((_join(path, "value"), _("is required")))
         return None
     try:
         value = coerce_value(field, op, data["value"])
@@ -165,7 +206,12 @@ def _condition(data: dict[str, Any], path: str, errors: list[tuple[str, str]]) -
         errors.append((_join(path, "value"), str(problem)))
         return None
     except Exception as exc:  # a host's value_parser failed: still the author's answer
-        errors.append((_join(path, "value"), f"could not be read for field {name!r}: {exc}"))
+        errors.append(
+            (
+                _join(path, "value"),
+                _("could not be read for field %(name)r: %(error)s") % {"name": name, "error": exc},
+            )
+        )
         return None
     return Condition(field, op, value, path)
 
@@ -174,26 +220,37 @@ def coerce_value(field: SegmentField, op: str, raw: Any) -> Any:
     """Check ``raw`` against the field's type for this operator and return it coerced."""
     if op in BOOL_OPS:
         if not isinstance(raw, bool):
-            raise v.ValueProblem(f"'{op}' takes true or false, got {raw!r}")
+            raise v.ValueProblem(
+                _("'%(op)s' takes true or false, got %(value)r") % {"op": op, "value": raw}
+            )
         return raw
     if field.value_parser is not None:
         return field.value_parser(op, raw)
     if op in LIST_OPS:
         if not isinstance(raw, list):
-            raise v.ValueProblem(f"'{op}' takes a list of values, got {type(raw).__name__}")
+            raise v.ValueProblem(
+                _("'%(op)s' takes a list of values, got %(type)s")
+                % {"op": op, "type": type(raw).__name__}
+            )
         limit = petmail_settings.SEGMENT_MAX_IN_VALUES
         if not raw:
-            raise v.ValueProblem(f"'{op}' needs at least one value")
+            raise v.ValueProblem(_("'%(op)s' needs at least one value") % {"op": op})
         if len(raw) > limit:
-            raise v.ValueProblem(f"'{op}' takes at most {limit} values, got {len(raw)}")
+            raise v.ValueProblem(
+                _("'%(op)s' takes at most %(limit)d values, got %(count)d")
+                % {"op": op, "limit": limit, "count": len(raw)}
+            )
         return [_scalar(field, item) for item in raw]
     if op in PAIR_OPS:
         if not isinstance(raw, list) or len(raw) != 2:
-            raise v.ValueProblem("'between' takes a list of two values [low, high]")
+            raise v.ValueProblem(_("'between' takes a list of two values [low, high]"))
         return [_scalar(field, raw[0]), _scalar(field, raw[1])]
     if field.type == FieldType.LIST:
         if not isinstance(raw, str) or not raw or len(raw) > 200:
-            raise v.ValueProblem(f"'{op}' on a list takes one non-empty text value, got {raw!r}")
+            raise v.ValueProblem(
+                _("'%(op)s' on a list takes one non-empty text value, got %(value)r")
+                % {"op": op, "value": raw}
+            )
         return raw
     return _scalar(field, raw)
 
@@ -202,13 +259,16 @@ def _scalar(field: SegmentField, raw: Any) -> Any:
     kind = field.type
     if kind in (FieldType.STRING, FieldType.CHOICE):
         if not isinstance(raw, str):
-            raise v.ValueProblem(f"expected text, got {raw!r}")
+            raise v.ValueProblem(_("expected text, got %(value)r") % {"value": raw})
         if len(raw) > 500:
-            raise v.ValueProblem("text values are limited to 500 characters")
+            raise v.ValueProblem(_("text values are limited to 500 characters"))
         if kind == FieldType.CHOICE and field.choices:
             allowed = [str(c[0]) for c in field.choices]
             if raw not in allowed:
-                raise v.ValueProblem(f"{raw!r} is not one of {', '.join(allowed)}")
+                raise v.ValueProblem(
+                    _("%(value)r is not one of %(allowed)s")
+                    % {"value": raw, "allowed": ", ".join(allowed)}
+                )
         return raw
     if kind == FieldType.NUMBER:
         return v.coerce_number(raw)
@@ -220,8 +280,10 @@ def _scalar(field: SegmentField, raw: Any) -> Any:
         return v.coerce_datetime(raw)
     if kind == FieldType.BOOLEAN:
         if not isinstance(raw, bool):
-            raise v.ValueProblem(f"expected true or false, got {raw!r}")
+            raise v.ValueProblem(_("expected true or false, got %(value)r") % {"value": raw})
         return raw
     if kind == FieldType.DURATION:
         return v.parse_duration_days(raw)
-    raise v.ValueProblem(f"values of type {kind!r} cannot be used with this operator")
+    raise v.ValueProblem(
+        _("values of type %(type)r cannot be used with this operator") % {"type": kind}
+    )

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..exceptions import ValueProblem
 
@@ -65,15 +66,18 @@ def parse_relative(value: str) -> RelativeDate | None:
 def parse_duration_days(value: Any) -> int:
     """``30`` or ``"30d"``/``"4w"``/``"6m"``/``"1y"`` → days (months 30, years 365)."""
     if isinstance(value, bool):
-        raise ValueProblem("expected a duration such as '30d'")
+        raise ValueProblem(_("expected a duration such as '30d'"))
     if isinstance(value, int):
         days = value
     elif isinstance(value, str) and (match := _DURATION.match(value.strip().lower())):
         days = int(match["n"]) * {"d": 1, "w": 7, "m": 30, "y": 365}[match["unit"]]
     else:
-        raise ValueProblem(f"expected a duration such as '30d', '4w', '6m' or '1y', got {value!r}")
+        raise ValueProblem(
+            _("expected a duration such as '30d', '4w', '6m' or '1y', got %(value)r")
+            % {"value": value}
+        )
     if not 0 <= days <= 36500:
-        raise ValueProblem(f"duration out of range: {value!r}")
+        raise ValueProblem(_("duration out of range: %(value)r") % {"value": value})
     return days
 
 
@@ -82,7 +86,9 @@ def _in_range(relative: RelativeDate) -> RelativeDate:
     try:
         relative.resolve()
     except (ValueError, OverflowError):
-        raise ValueProblem(f"relative date out of range: {relative}") from None
+        raise ValueProblem(
+            _("relative date out of range: %(value)s") % {"value": relative}
+        ) from None
     return relative
 
 
@@ -96,8 +102,11 @@ def coerce_date(value: Any) -> dt.date | RelativeDate:
         except ValueError:
             pass
     raise ValueProblem(
-        f"expected a date ('2024-05-31') or a relative date ('-90d', '-6m', '-1y', 'today'), "
-        f"got {value!r}"
+        _(
+            "expected a date ('2024-05-31') or a relative date ('-90d', '-6m', '-1y', "
+            "'today'), got %(value)r"
+        )
+        % {"value": value}
     )
 
 
@@ -117,32 +126,35 @@ def coerce_datetime(value: Any) -> dt.datetime | dt.date | RelativeDate:
         except ValueError:
             pass
     raise ValueProblem(
-        f"expected a date-time ('2024-05-31T10:00'), a date or a relative date ('-90d'), "
-        f"got {value!r}"
+        _(
+            "expected a date-time ('2024-05-31T10:00'), a date or a relative date "
+            "('-90d'), got %(value)r"
+        )
+        % {"value": value}
     )
 
 
 def coerce_number(value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueProblem(f"expected a number, got {value!r}")
+        raise ValueProblem(_("expected a number, got %(value)r") % {"value": value})
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        raise ValueProblem(f"expected a finite number, got {value!r}")
+        raise ValueProblem(_("expected a finite number, got %(value)r") % {"value": value})
     if not -(2**63) < value < 2**63:  # what a 64-bit SQL integer column can compare with
-        raise ValueProblem(f"number out of range: {value!r}")
+        raise ValueProblem(_("number out of range: %(value)r") % {"value": value})
     return value
 
 
 def coerce_decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise ValueProblem(f"expected a number, got {value!r}")
+        raise ValueProblem(_("expected a number, got %(value)r") % {"value": value})
     if isinstance(value, int | float | str):
         try:
             result = Decimal(str(value).strip())
         except InvalidOperation:
-            raise ValueProblem(f"expected a number, got {value!r}") from None
+            raise ValueProblem(_("expected a number, got %(value)r") % {"value": value}) from None
         if result.is_finite():
             return result
-    raise ValueProblem(f"expected a finite number, got {value!r}")
+    raise ValueProblem(_("expected a finite number, got %(value)r") % {"value": value})
 
 
 def resolve(value: Any, *, as_datetime: bool = False) -> Any:
