@@ -16,7 +16,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -25,7 +24,7 @@ from .admin_previews import preview_block
 from .admin_reports import CampaignReportMixin
 from .campaigns import content_errors as campaign_content_errors
 from .campaigns import preview
-from .exceptions import InvalidTransition, RuleValidationError
+from .exceptions import InvalidTransition
 from .gdpr import erase_subscriber, export_subscriber
 from .models import (
     AB_FIELDS,
@@ -34,16 +33,13 @@ from .models import (
     ABVariant,
     CampaignStatus,
     ConsentEvent,
-    CustomerSegment,
     EmailCampaign,
     EmailEvent,
     EmailSend,
     EmailTemplate,
     NewsletterSubscription,
-    SegmentMembership,
     Suppression,
 )
-from .segments.service import preview_segment, refresh_counts, snapshot
 from .subscriptions import Consent, unsubscribe
 
 
@@ -187,65 +183,6 @@ class EmailTemplateAdmin(admin.ModelAdmin):
     list_filter = ("template_type", "is_active")
     search_fields = ("name", "slug", "subject")
     prepopulated_fields = {"slug": ("name",)}
-
-
-@admin.register(CustomerSegment)
-class CustomerSegmentAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "is_dynamic", "is_active", "member_count", "last_calculated")
-    list_filter = ("is_dynamic", "is_active")
-    search_fields = ("name", "slug", "description")
-    prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("member_count", "last_calculated", "snapshot_at", "preview")
-    actions = ["refresh_selected", "snapshot_selected"]
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if obj.rules is None:  # an emptied rules box (or `null`) means no rules, not SQL NULL
-            obj.rules = {}
-        super().save_model(request, obj, form, change)
-
-    @admin.display(description=_("Preview"))
-    def preview(self, obj: CustomerSegment) -> str:
-        if obj.pk is None:
-            return "—"
-        try:
-            result = preview_segment(obj)
-        except RuleValidationError as exc:
-            return format_html("<strong>{}</strong>", str(exc))
-        emails = format_html_join(", ", "{}", ((row["email"],) for row in result.sample))
-        return format_html("{} — {}", result.count, emails)
-
-    @admin.action(description=_("Recount members"))
-    def refresh_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-
-        counts = refresh_counts(queryset)
-        invalid = [pk for pk, count in counts.items() if count is None]
-        self.message_user(request, _("Segments recounted: %(n)d.") % {"n": len(counts)})
-        if invalid:
-            self.message_user(
-                request,
-                _("Invalid rules in segments %(ids)s.") % {"ids": invalid},
-                messages.WARNING,
-            )
-
-    @admin.action(description=_("Freeze members (static segment)"))
-    def snapshot_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-
-        for segment in queryset:
-            try:
-                count = snapshot(segment)
-            except RuleValidationError as exc:
-                self.message_user(request, f"{segment}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"{segment}: {count}")
-
-
-@admin.register(SegmentMembership)
-class SegmentMembershipAdmin(admin.ModelAdmin):
-    list_display = ("segment", "subscription", "added_at")
-    list_filter = ("segment",)
-    search_fields = ("subscription__email", "segment__name")
-    raw_id_fields = ("subscription",)
-    list_select_related = ("segment", "subscription")
 
 
 class EmailCampaignAdminForm(forms.ModelForm):
@@ -482,5 +419,6 @@ class EmailEventAdmin(admin.ModelAdmin):
 # the other admin modules register their models when this one is imported
 from . import (  # noqa: E402
     admin_conversions,  # noqa: F401  (conversions, read-only)
+    admin_segments,  # noqa: F401  (segments with the rule builder, memberships)
     admin_sequences,  # noqa: F401  (sequences, steps, enrollments)
 )
