@@ -53,21 +53,21 @@ class CustomerSegmentAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rule_errors: list[dict[str, Any]] = []
+        self._rules: Any = None
+        self.fields["rules"].widget.attrs["data-errors"] = "[]"
 
     def clean_rules(self) -> Any:
-        return wrap_single_condition(self.cleaned_data.get("rules"))
+        self._rules = wrap_single_condition(self.cleaned_data.get("rules"))
+        return self._rules
 
     def _post_clean(self) -> None:
         super()._post_clean()
-        rules = self.cleaned_data.get("rules") if hasattr(self, "cleaned_data") else None
         if "rules" in self.errors:
             try:
                 # the model's clean reported these as text; the builder wants the paths
-                members_for_rules(rules)
+                members_for_rules(self._rules)
             except RuleValidationError as exc:
-                self.rule_errors = exc.as_list()
-        self.fields["rules"].widget.attrs["data-errors"] = json.dumps(self.rule_errors)
+                self.fields["rules"].widget.attrs["data-errors"] = json.dumps(exc.as_list())
 
 
 def _bad_request(errors: list[dict[str, Any]]) -> JsonResponse:
