@@ -53,21 +53,17 @@ class CustomerSegmentAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._rules: Any = None
         self.fields["rules"].widget.attrs["data-errors"] = "[]"
 
     def clean_rules(self) -> Any:
-        self._rules = wrap_single_condition(self.cleaned_data.get("rules"))
-        return self._rules
-
-    def _post_clean(self) -> None:
-        super()._post_clean()
-        if "rules" in self.errors:
-            try:
-                # the model's clean reported these as text; the builder wants the paths
-                members_for_rules(self._rules)
-            except RuleValidationError as exc:
-                self.fields["rules"].widget.attrs["data-errors"] = json.dumps(exc.as_list())
+        rules = wrap_single_condition(self.cleaned_data.get("rules"))
+        try:
+            members_for_rules(rules)
+        except RuleValidationError as exc:
+            # the model's clean reports these as the field's text errors; the builder
+            # places them next to their conditions by path
+            self.fields["rules"].widget.attrs["data-errors"] = json.dumps(exc.as_list())
+        return rules
 
 
 def _bad_request(errors: list[dict[str, Any]]) -> JsonResponse:
