@@ -105,7 +105,8 @@ def leaf() -> st.SearchStrategy[dict[str, Any]]:
         return st.fixed_dictionaries({"field": st.just(name), "op": op_s, "value": value})
 
     return st.one_of(
-        cond("status", st.sampled_from(["eq", "ne"]), st.sampled_from(["active", "pending"])),
+        # "active" is the only status a rule may name (members are always active)
+        cond("status", st.sampled_from(["eq", "ne"]), st.just("active")),
         cond("language", st.sampled_from(["eq", "ne"]), st.sampled_from(["es", "en"])),
         cond(
             "language",
