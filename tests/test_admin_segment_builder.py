@@ -171,6 +171,8 @@ def test_preview_of_invalid_rules_is_a_400_with_paths(admin_client):
         ('{"rule": {}}', '{"rules"'),
         ('{"rules": [1]}', "must be an object"),
         ('{"rules": "frequency = weekly"}', "must be an object"),
+        ("[" * 100_000 + "]" * 100_000, "not JSON"),
+        ('{"rules": ' + "[" * 100_000 + "]" * 100_000 + "}", "not JSON"),
     ],
 )
 def test_preview_bad_input_is_a_400_naming_the_problem(admin_client, body, fragment):

@@ -188,7 +188,7 @@ def _rules_preview(model_admin: CustomerSegmentAdmin, request: HttpRequest) -> H
         )
     try:
         payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         return _bad_request(
             [{"path": "", "message": gettext("The body is not JSON: %(error)s") % {"error": exc}}]
         )
