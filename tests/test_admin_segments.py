@@ -6,6 +6,7 @@ import json
 import pytest
 from django.contrib.messages import constants
 from django.urls import reverse
+from django.utils import translation
 
 from django_petmail.models import CustomerSegment, NewsletterSubscription
 from tests.factories import SegmentFactory, SubscriptionFactory
@@ -53,6 +54,15 @@ def messages_of(response):
 
 
 @pytest.fixture
+def english(settings):
+    """Rule validation messages are translatable; some tests assert their English msgids
+    (requests get LANGUAGE_CODE from LocaleMiddleware, the test itself the override)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
 def weekly_subs():
     subs = [SubscriptionFactory(frequency="weekly", email=f"w{i}@example.com") for i in range(3)]
     SubscriptionFactory(frequency="monthly", email="monthly@example.com")
@@ -75,6 +85,7 @@ def test_add_page_renders(admin_client):
     assert "rules" in response.context["adminform"].form.fields
 
 
+@pytest.mark.usefixtures("english")
 def test_add_with_invalid_rules_shows_the_errors_and_saves_nothing(admin_client):
     rules = {
         "operator": "AND",
@@ -116,6 +127,7 @@ def test_add_with_invalid_rules_shows_the_errors_and_saves_nothing(admin_client)
         ),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_add_with_other_bad_rules(admin_client, rules, fragment):
     response = admin_client.post(ADD, form_data(rules))
     assert response.status_code == 200
@@ -146,6 +158,7 @@ def test_add_with_an_empty_rules_box_saves_no_rules(admin_client, text):
     assert CustomerSegment.objects.get().rules == {}
 
 
+@pytest.mark.usefixtures("english")
 def test_change_with_invalid_rules_keeps_the_old_ones(admin_client):
     segment = SegmentFactory(rules=WEEKLY, slug="semanal")
     response = admin_client.post(change_url(segment), form_data(INVALID, slug="semanal"))
@@ -177,6 +190,7 @@ def test_change_page_of_a_static_segment_previews_the_snapshot(admin_client, wee
     assert "late@example.com" not in text
 
 
+@pytest.mark.usefixtures("english")
 def test_change_page_of_an_invalid_segment_shows_the_problem(admin_client):
     segment = invalid_segment()
     response = admin_client.get(change_url(segment))
@@ -224,6 +238,7 @@ def test_snapshot_selected(admin_client, weekly_subs):
     assert segment.memberships.count() == 3
 
 
+@pytest.mark.usefixtures("english")
 def test_snapshot_selected_reports_invalid_segments(admin_client, weekly_subs):
     good = SegmentFactory(name="A bien", rules=WEEKLY)
     bad = invalid_segment(name="B mal")

@@ -6,12 +6,23 @@ Bad rules are always a 400 with every error's JSON path, never a 500.
 import json
 
 import pytest
+from django.utils import translation
 
 from django_petmail.models import CustomerSegment, NewsletterSubscription
 from django_petmail.segments.fields import register_segment_field, segment_fields
 from tests.factories import SegmentFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def english(settings):
+    """Rule validation messages are translatable; some tests assert their English msgids
+    (requests get LANGUAGE_CODE from LocaleMiddleware, the test itself the override)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 BASE = "/petmail/api/segments/"
 PREVIEW = BASE + "preview/"
@@ -304,6 +315,7 @@ def test_create_with_valid_rules(api, weekly_subs):
     assert response.json()["is_dynamic"] is True
 
 
+@pytest.mark.usefixtures("english")
 def test_create_with_invalid_rules_names_the_field_and_path(api):
     rules = group(
         {"field": "status", "op": "eq", "value": "active"},
@@ -337,6 +349,7 @@ def test_create_with_bad_rules_is_400(api, rules):
     assert not CustomerSegment.objects.exists()
 
 
+@pytest.mark.usefixtures("english")
 def test_list_retrieve_update_delete(api):
     segment = SegmentFactory(name="B", rules=WEEKLY)
     SegmentFactory(name="A", rules={})

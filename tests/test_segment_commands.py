@@ -5,12 +5,23 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from django_celery_beat.models import PeriodicTask
 
 from django_petmail.models import CustomerSegment
 from tests.factories import SegmentFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Rule validation messages are translatable; these tests assert their English msgids
+    (requests get LANGUAGE_CODE from LocaleMiddleware, the test itself the override)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 NEWS = {"operator": "AND", "conditions": [{"field": "topics", "op": "contains", "value": "news"}]}
 

@@ -3,6 +3,7 @@ by callables, and errors raised while compiling."""
 
 import pytest
 from django.db.models import Exists, OuterRef
+from django.utils import translation
 
 from clinic.models import Pet
 from django_petmail.exceptions import RuleValidationError
@@ -15,6 +16,15 @@ from django_petmail.segments.service import members_for_rules
 from tests.factories import OwnerFactory, PetFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Rule validation messages are translatable; these tests assert their English msgids
+    (requests get LANGUAGE_CODE from LocaleMiddleware, the test itself the override)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def test_split_to_many_finds_the_first_to_many_hop():

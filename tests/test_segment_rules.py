@@ -9,12 +9,23 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Q
+from django.utils import translation
 
 from django_petmail.exceptions import RuleValidationError
 from django_petmail.segments.fields import SegmentField, register_segment_field, segment_fields
 from django_petmail.segments.rules import Condition, Group, Not, validate_rules
 from django_petmail.segments.service import rules_q
 from django_petmail.segments.values import RelativeDate
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Rule validation messages are translatable; these tests assert their English msgids
+    (requests get LANGUAGE_CODE from LocaleMiddleware, the test itself the override)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 ACTIVE = {"field": "status", "op": "eq", "value": "active"}
 

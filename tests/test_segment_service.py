@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from django_petmail.db import insert_from_select
 from django_petmail.exceptions import RuleValidationError
@@ -29,6 +30,16 @@ from django_petmail.tasks import update_segment_counts
 from tests.factories import SegmentFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Rule validation messages are translatable; these tests assert their English msgids
+    (requests get LANGUAGE_CODE from LocaleMiddleware, the test itself the override)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 WEEKLY = {"operator": "AND", "conditions": [{"field": "frequency", "op": "eq", "value": "weekly"}]}
 INVALID = {"operator": "AND", "conditions": [{"field": "gone", "op": "eq", "value": "x"}]}
