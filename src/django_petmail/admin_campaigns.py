@@ -92,25 +92,22 @@ def breakdown_lines(campaign: EmailCampaign, found: AudienceBreakdown) -> list[s
     """Why the segment's other members will not receive ``campaign``, one line a reason."""
     statuses = dict(SubscriptionStatus.choices)
     words = {
-        "paused": gettext("have paused their subscription"),
-        "suppressed": gettext("are on the suppression list"),
-        "topic_not_chosen": gettext("did not choose the topic '%(topic)s'")
+        "paused": gettext("Paused their subscription"),
+        "suppressed": gettext("On the suppression list"),
+        "topic_not_chosen": gettext("Did not choose the topic '%(topic)s'")
         % {"topic": campaign.topic},
-        "important_only": gettext("receive important mail only"),
-        "frequency_cap": gettext("have reached their frequency cap"),
+        "important_only": gettext("Receive important mail only"),
+        "frequency_cap": gettext("Reached their frequency cap"),
     }
     lines = []
     for reason, count in found.excluded().items():
         if reason.startswith("status_"):
-            why = gettext("are not active (%(status)s)") % {
+            why = gettext("Not active (%(status)s)") % {
                 "status": statuses.get(reason.removeprefix("status_"), reason)
             }
         else:
             why = words[reason]
-        lines.append(
-            ngettext("%(count)d subscriber %(why)s.", "%(count)d subscribers %(why)s.", count)
-            % {"count": count, "why": why}
-        )
+        lines.append(gettext("%(reason)s: %(count)d.") % {"reason": why, "count": count})
     return lines
 
 
