@@ -6,14 +6,20 @@ import logging
 from datetime import timedelta
 
 import pytest
+from celery import current_app
 from django.contrib.messages import constants
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from django_petmail import campaigns, signals
-from django_petmail.models import CampaignStatus, EmailSend, SendStatus, SequenceStep
-from petclinic.celery import app
+from django_petmail import campaigns, receivers, signals
+from django_petmail.models import (
+    CampaignStatus,
+    EmailCampaign,
+    EmailSend,
+    SendStatus,
+    SequenceStep,
+)
 from tests.factories import CampaignFactory, SubscriptionFactory
 from tests.test_admin_campaign_form import future_fields
 from tests.test_admin_campaigns import CHANGELIST, campaign_form, change_url
@@ -24,9 +30,17 @@ EN = {"accept-language": "en"}
 UNREACHABLE = "redis://127.0.0.1:1/0"
 
 
+def forget_connections(app):
+    """Drop pooled connections made for the previous broker URL (``memory://`` in tests)."""
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def no_broker():
-    """Real (not eager) task publishing to a broker nobody listens on."""
+    """Real (not eager) task publishing to a broker nobody listens on; the tasks' app is the
+    current one (another test may have made its own app current)."""
+    app = current_app._get_current_object()
     names = ("task_always_eager", "broker_url", "task_publish_retry", "broker_transport_options")
     saved = {name: app.conf[name] for name in names}
     app.conf.update(
@@ -35,10 +49,10 @@ def no_broker():
         task_publish_retry=False,
         broker_transport_options={"max_retries": 0},  # fail at once, not after ~6 s of retries
     )
-    app._pool = None
-    yield
+    forget_connections(app)
+    yield app
     app.conf.update(saved)
-    app._pool = None
+    forget_connections(app)
 
 
 @pytest.fixture
@@ -82,7 +96,7 @@ def test_resume_without_a_broker_pauses_again(admin_client, subs, no_broker):
 def test_resume_once_the_broker_is_back_sends(admin_client, subs, no_broker):
     campaign = CampaignFactory()
     act(admin_client, "start_selected", campaign)
-    app.conf.task_always_eager = True  # the broker is back (eager stands in for it)
+    no_broker.conf.task_always_eager = True  # the broker is back (eager stands in for it)
     act(admin_client, "resume_selected", campaign)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT
@@ -140,3 +154,23 @@ def test_a_draft_page_shows_no_worker_status(admin_client):
     campaign = CampaignFactory()
     response = admin_client.get(change_url(campaign), headers=EN)
     assert "Waiting for a worker" not in response.content.decode()
+
+
+def test_a_campaign_no_longer_sending_is_left_alone(no_broker):
+    campaign = CampaignFactory()  # a draft: nothing to pause
+    signals.sends_queued.send(EmailCampaign, pk=campaign.pk)
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.paused_reason) == (CampaignStatus.DRAFT, "")
+    signals.sends_queued.send(EmailCampaign, pk=0)  # gone: nothing to do
+
+
+def test_other_senders_queue_nothing(no_broker):
+    signals.sends_queued.send(object, pk=1)
+
+
+def test_in_process_sending_of_a_sequence_step(settings, monkeypatch):
+    settings.PETMAIL = {**settings.PETMAIL, "SEND_IN_PROCESS": True}
+    delivered = []
+    monkeypatch.setattr(receivers, "deliver_step", delivered.append)
+    signals.sends_queued.send(SequenceStep, pk=7)
+    assert delivered == [7]

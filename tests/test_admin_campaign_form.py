@@ -5,10 +5,13 @@ through ``campaigns.schedule`` / ``campaigns.transition``, never a raw status wr
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import constants
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from django_petmail import campaigns, signals
+from django_petmail.exceptions import InvalidTransition
 from django_petmail.models import CampaignStatus, EmailCampaign
 from tests.factories import CampaignFactory, TemplateFactory
 from tests.test_admin_campaigns import ADD, campaign_form, change_url
@@ -148,3 +151,33 @@ def test_no_template_and_no_subject_or_content_is_refused_on_those_fields(admin_
     errors = form_errors(response)
     assert errors["subject"] == ["A campaign needs a subject."]
     assert errors["html_content"] == ["A campaign needs content."]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InvalidTransition("campaign", "sending", "scheduled"),
+        ValidationError("Somebody else moved it."),
+    ],
+)
+def test_a_refused_schedule_is_an_error_message(admin_client, monkeypatch, error):
+    def refuse(campaign, when):
+        raise error
+
+    monkeypatch.setattr(campaigns, "schedule", refuse)
+    campaign = CampaignFactory()
+    response = admin_client.post(
+        change_url(campaign), campaign_form(status="scheduled", **future_fields()), follow=True
+    )
+    assert response.status_code == 200
+    [message] = [m.message for m in response.context["messages"] if m.level == constants.ERROR]
+    assert message.startswith("Primavera: ")  # the name just saved
+    assert EmailCampaign.objects.get(pk=campaign.pk).status == CampaignStatus.DRAFT
+
+
+def test_the_name_of_a_sending_campaign_can_still_change(admin_client):
+    campaign = CampaignFactory(status="sending")
+    response = admin_client.post(change_url(campaign), {"name": "Renombrada"})
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.status) == ("Renombrada", CampaignStatus.SENDING)
