@@ -32,7 +32,7 @@ def change_url(campaign):
 def act(client, action, *objs):
     response = client.post(
         reverse(CHANGELIST),
-        {"action": action, "_selected_action": [o.pk for o in objs]},
+        {"action": action, "_selected_action": [o.pk for o in objs], "post": "yes"},
         follow=True,
     )
     assert response.status_code == 200
@@ -113,7 +113,7 @@ def test_start_action(admin_client, subs):
     messages = act(admin_client, "start_selected", campaign)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT
-    assert messages == [(constants.INFO, f"{campaign}: Enviando")]  # as it was when started
+    assert messages == [(constants.INFO, f"{campaign}: Enviado")]  # as it is now, like the list
     assert len(mail.outbox) == 3
 
 
@@ -176,7 +176,7 @@ def test_one_campaign_failing_does_not_stop_the_others(admin_client, subs):
     draft = CampaignFactory(name="Lista")
     sent = CampaignFactory(name="Ya enviada", status="sent")
     messages = {m: lvl for lvl, m in act(admin_client, "start_selected", draft, sent)}
-    assert messages[f"{draft}: Enviando"] == constants.INFO
+    assert messages[f"{draft}: Enviado"] == constants.INFO
     assert messages[f"{sent}: A campaign cannot go from 'sent' to 'sending'."] == constants.ERROR
 
 

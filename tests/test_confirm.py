@@ -312,8 +312,8 @@ def test_resend_with_another_purpose_token_is_a_400(client):
     assert mail.outbox == []
 
 
-def test_resend_accepts_post_only(client):
-    assert client.get(RESEND).status_code == 405
+def test_resend_accepts_get_and_post_only(client):
+    assert client.put(RESEND).status_code == 405
 
 
 def test_resend_is_rate_limited_per_ip(client, settings):
@@ -323,3 +323,9 @@ def test_resend_is_rate_limited_per_ip(client, settings):
     with override_settings(PETMAIL=limited):
         assert client.post("/petmail/confirm/resend/", {"token": token}).status_code == 303
         assert client.post("/petmail/confirm/resend/", {"token": token}).status_code == 429
+
+
+def test_get_on_resend_goes_to_the_subscribe_form(client):
+    response = client.get(RESEND)
+    assert response.status_code == 302
+    assert response["Location"] == "/petmail/subscribe/"

@@ -273,3 +273,18 @@ def test_unsubscribed_subscriber_may_still_see_the_page(client):
 @pytest.mark.parametrize("method", ["put", "delete"])
 def test_only_get_and_post(client, sub, method):
     assert getattr(client, method)(path(sub)).status_code == 405
+
+
+def test_topic_labels_follow_the_page_language():
+    """The labels stay lazy until the page renders in the subscriber's language."""
+    sub = SubscriptionFactory(language="en")
+    content = Client(HTTP_ACCEPT_LANGUAGE="es").get(path(sub)).content.decode()
+    for english in ("Tips for your pet", "Clinic news", "Promotions"):
+        assert english in content
+        assert gettext_in("es", english) not in content
+
+
+def test_topic_labels_in_spanish_for_a_spanish_subscriber():
+    sub = SubscriptionFactory(language="es")
+    content = Client(HTTP_ACCEPT_LANGUAGE="en").get(path(sub)).content.decode()
+    assert gettext_in("es", "Tips for your pet") in content

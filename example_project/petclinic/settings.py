@@ -95,6 +95,8 @@ PETMAIL = {
     "ADAPTER": "clinic.adapter.ClinicAdapter",
     "FROM_EMAIL": "Clínica Veterinaria Huellas <hola@huellas.example>",
     "POSTAL_ADDRESS": "Clínica Veterinaria Huellas, Calle Mayor 1, 28013 Madrid",
+    # without a broker, campaigns are sent in the request that starts them (development only)
+    "SEND_IN_PROCESS": "CELERY_BROKER_URL" not in os.environ,
 }
 
 # --- Email ----------------------------------------------------------------------------------

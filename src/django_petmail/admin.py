@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import campaigns
-from .admin_previews import preview_block
-from .admin_reports import CampaignReportMixin
-from .campaigns import content_errors as campaign_content_errors
-from .campaigns import preview
-from .exceptions import InvalidTransition
 from .gdpr import erase_subscriber, export_subscriber
 from .models import (
-    AB_FIELDS,
-    AB_SETTINGS,
-    COUNTER_FIELDS,
-    ABVariant,
-    CampaignStatus,
     ConsentEvent,
-    EmailCampaign,
     EmailEvent,
     EmailSend,
     EmailTemplate,
@@ -41,6 +25,20 @@ from .models import (
     Suppression,
 )
 from .subscriptions import Consent, unsubscribe
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledgers (sends, events, consent history) are written by the state machines and the
+    webhooks only: the admin lists and shows them, and adds, changes or deletes nothing."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -152,21 +150,12 @@ class NewsletterSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(admin.ModelAdmin):
+class ConsentEventAdmin(ReadOnlyAdmin):
     list_display = ("timestamp", "subscription", "event", "source", "form", "ip_address")
     list_filter = ("event", "source")
     search_fields = ("subscription__email",)
     date_hierarchy = "timestamp"
     list_select_related = ("subscription",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Suppression)
@@ -185,189 +174,6 @@ class EmailTemplateAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
-class EmailCampaignAdminForm(forms.ModelForm):
-    """Scheduling through the form needs a time to come, like ``campaigns.schedule()``."""
-
-    class Meta:
-        model = EmailCampaign
-        fields = ["status", "scheduled_at"]  # the admin passes its fieldsets' fields
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        scheduling = {"status", "scheduled_at"} & set(self.changed_data)
-        if data.get("status") == CampaignStatus.SCHEDULED and scheduling:
-            when = data.get("scheduled_at")
-            if when is None:
-                self.add_error("scheduled_at", _("Give the date and time to send it."))
-            elif when <= timezone.now():
-                self.add_error("scheduled_at", _("The scheduled time is in the past."))
-        return data
-
-    def _post_clean(self) -> None:
-        """Content the sandbox refuses, or a segment with invalid rules, is reported on the
-        field that holds the problem (the model stays free of service imports)."""
-        super()._post_clean()  # type: ignore[misc]  # Django API, missing from the stubs
-        for field, problems in campaign_content_errors(self.instance).items():
-            for problem in problems:
-                self.add_error(field if field in self.fields else None, problem)
-
-
-@admin.register(EmailCampaign)
-class EmailCampaignAdmin(CampaignReportMixin, admin.ModelAdmin):
-    form = EmailCampaignAdminForm
-    list_display = (
-        "name",
-        "status",
-        "segment",
-        "scheduled_at",
-        "recipient_count",
-        "sent_count",
-        "open_rate_display",
-        "click_rate_display",
-        "revenue_attributed",
-        "report_link",
-    )
-    list_filter = ("status", "is_ab_test", "is_important", "topic")
-    search_fields = ("name", "subject")
-    date_hierarchy = "created_at"
-    list_select_related = ("segment",)
-    raw_id_fields = ("created_by",)
-    readonly_fields = (
-        "recipient_count",
-        "started_at",
-        "completed_at",
-        "paused_reason",
-        *COUNTER_FIELDS,
-        "ab_winner",
-        "ab_decided_at",
-        "ab_result_words",
-    )
-    fieldsets = (
-        (None, {"fields": ("name", "status", "template", "segment", "topic", "is_important")}),
-        (
-            _("Content"),
-            {"fields": ("subject", "preview_text", "from_email", "html_content", "text_content")},
-        ),
-        (
-            _("Scheduling"),
-            {"fields": ("scheduled_at", "started_at", "completed_at", "paused_reason")},
-        ),
-        (
-            _("A/B testing"),
-            {
-                "classes": ("collapse",),
-                # the stored result in words, never the raw dict
-                "fields": tuple(
-                    "ab_result_words" if name == "ab_result" else name for name in AB_FIELDS
-                ),
-            },
-        ),
-        (
-            _("Results"),
-            {"fields": ("recipient_count", *COUNTER_FIELDS)},
-        ),
-    )
-
-    actions = [
-        "start_selected",
-        "pause_selected",
-        "resume_selected",
-        "cancel_selected",
-        "winner_a",
-        "winner_b",
-    ]
-
-    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "status":  # sending, paused, … only through the actions below
-            kwargs["choices"] = [
-                (s.value, s.label) for s in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
-            ]
-        return super().formfield_for_choice_field(db_field, request, **kwargs)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        fields = [*super().get_readonly_fields(request, obj), "progress", "content_preview"]
-        if obj is not None and obj.status not in ("draft", "scheduled"):
-            # what is being (or was) sent cannot change under the workers' feet
-            fields += [
-                "status",
-                "template",
-                "segment",
-                "topic",
-                "is_important",
-                "subject",
-                "preview_text",
-                "from_email",
-                "html_content",
-                "text_content",
-                "scheduled_at",
-                *AB_SETTINGS,
-            ]
-        return fields
-
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        fieldsets = list(super().get_fieldsets(request, obj))
-        if obj is not None:
-            fieldsets.insert(
-                1, (_("Progress and preview"), {"fields": ("progress", "content_preview")})
-            )
-        return fieldsets
-
-    @admin.display(description=_("Preview"))
-    def content_preview(self, obj: EmailCampaign) -> str:
-        return preview_block(lambda: preview(obj))
-
-    def _move(
-        self,
-        request: HttpRequest,
-        queryset: QuerySet[Any],
-        move: Callable[..., Any],
-        **kwargs: Any,
-    ) -> None:
-        """Apply a lifecycle function of ``campaigns`` to each campaign; refusals become
-        error messages, never a server error."""
-
-        for campaign in queryset:
-            try:
-                move(campaign, **kwargs)
-            except (InvalidTransition, ValidationError) as exc:
-                self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
-            else:
-                done = kwargs.get("winner") or campaign.get_status_display()
-                self.message_user(request, f"{campaign}: {done}")
-
-    @admin.action(description=_("Send now"))
-    def start_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, campaigns.start)
-
-    @admin.action(description=_("Pause"))
-    def pause_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, campaigns.pause)
-
-    @admin.action(description=_("Resume"))
-    def resume_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, campaigns.resume)
-
-    @admin.action(description=_("Cancel"))
-    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, campaigns.cancel)
-
-    @admin.action(description=_("A/B: choose variant A as the winner"))
-    def winner_a(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, campaigns.set_winner, winner=ABVariant.A)
-
-    @admin.action(description=_("A/B: choose variant B as the winner"))
-    def winner_b(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._move(request, queryset, campaigns.set_winner, winner=ABVariant.B)
-
-    @admin.display(description=_("Open %"))
-    def open_rate_display(self, obj: EmailCampaign) -> str:
-        return f"{obj.open_rate:.1f}"
-
-    @admin.display(description=_("Click %"))
-    def click_rate_display(self, obj: EmailCampaign) -> str:
-        return f"{obj.click_rate:.1f}"
-
-
 class EmailEventInline(ReadOnlyInline):
     model = EmailEvent
     fields = ("timestamp", "event_type", "link_url", "bounce_type", "esp_event_id")
@@ -375,7 +181,7 @@ class EmailEventInline(ReadOnlyInline):
 
 
 @admin.register(EmailSend)
-class EmailSendAdmin(admin.ModelAdmin):
+class EmailSendAdmin(ReadOnlyAdmin):
     list_display = (
         "email_address",
         "campaign",
@@ -406,7 +212,7 @@ class EmailSendAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailEvent)
-class EmailEventAdmin(admin.ModelAdmin):
+class EmailEventAdmin(ReadOnlyAdmin):
     list_display = ("timestamp", "event_type", "send", "link_url", "bounce_type")
     list_filter = ("event_type",)
     search_fields = ("send__email_address", "esp_event_id", "link_url")
@@ -418,6 +224,7 @@ class EmailEventAdmin(admin.ModelAdmin):
 
 # the other admin modules register their models when this one is imported
 from . import (  # noqa: E402
+    admin_campaigns,  # noqa: F401  (campaigns: form, confirmation, test sends)
     admin_conversions,  # noqa: F401  (conversions, read-only)
     admin_segments,  # noqa: F401  (segments with the rule builder, memberships)
     admin_sequences,  # noqa: F401  (sequences, steps, enrollments)

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     # Sending
     "BATCH_SIZE": 500,
     "SEND_CONCURRENCY": 2,
+    "SEND_IN_PROCESS": False,
     "SEND_TIME_BUDGET": 30,
     "RATE_LIMIT_PER_SECOND": 0,
     "SEND_LEASE_SECONDS": 900,
@@ -242,6 +243,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "SEGMENT_MAX_IN_VALUES": _integer(1),
     "BATCH_SIZE": _integer(1),
     "SEND_CONCURRENCY": _integer(1),
+    "SEND_IN_PROCESS": _boolean,
     "SEND_TIME_BUDGET": _seconds,
     "RATE_LIMIT_PER_SECOND": _integer(0, none_is=0),
     "SEND_LEASE_SECONDS": _integer(1, seconds=True),
@@ -299,6 +301,7 @@ class PetmailSettings:
         SEGMENT_MAX_IN_VALUES: int
         BATCH_SIZE: int
         SEND_CONCURRENCY: int
+        SEND_IN_PROCESS: bool
         SEND_TIME_BUDGET: float
         RATE_LIMIT_PER_SECOND: int
         SEND_LEASE_SECONDS: int

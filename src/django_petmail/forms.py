@@ -13,19 +13,21 @@ from .conf import petmail_settings
 from .models import Frequency, SubscriptionSource, normalize_email
 
 
-def topic_choices() -> list[tuple[str, str]]:
+def topic_choices() -> list[tuple[str, Any]]:
+    """Configured topics with their labels, left lazy: a page rendered in the subscriber's
+    language shows them in that language."""
     labels = {
         "promotions": _("Promotions"),
         "pet_tips": _("Tips for your pet"),
         "news": _("Clinic news"),
         "reminders": _("Reminders"),
     }
-    return [(t, str(labels.get(t, t))) for t in get_adapter().get_topics()]
+    return [(t, labels.get(t, t)) for t in get_adapter().get_topics()]
 
 
-def language_choices() -> list[tuple[str, str]]:
+def language_choices() -> list[tuple[str, Any]]:
     names = dict(settings.LANGUAGES)
-    return [(code, str(names.get(code, code))) for code in petmail_settings.LANGUAGES]
+    return [(code, names.get(code, code)) for code in petmail_settings.LANGUAGES]
 
 
 def validate_single_line(value: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.utils.translation import gettext
+
 from . import campaigns, signals
 from .campaigns import deliver
 from .conf import petmail_settings
@@ -25,20 +27,50 @@ logger = logging.getLogger(__name__)
 def queue_workers(sender: Any, pk: int, **kwargs: Any) -> None:
     """Start workers for a mailing with sends waiting: ``SEND_CONCURRENCY`` for a campaign,
     one for a sequence step (steps are sent as their enrollments come due, a few at a
-    time). Without Celery the sends go out here, in-process."""
+    time). With ``SEND_IN_PROCESS`` (or without Celery) the sends go out here, in-process.
+
+    When the broker cannot be reached the campaign is paused with the reason (the admin and
+    the API show ``paused_reason``); resuming it queues the workers again."""
     try:
-        from . import tasks  # the optional celery extra
+        from kombu.exceptions import OperationalError  # the optional celery extra
+
+        from . import tasks
     except ImportError:  # pragma: no cover - without the celery extra, send in-process
-        if sender is EmailCampaign:
-            deliver(pk)
-        elif sender is SequenceStep:
-            deliver_step(pk)
+        _deliver_in_process(sender, pk)
         return
+    if petmail_settings.SEND_IN_PROCESS:
+        _deliver_in_process(sender, pk)
+        return
+    try:
+        if sender is EmailCampaign:
+            for _ in range(petmail_settings.SEND_CONCURRENCY):
+                tasks.send_campaign_batch.delay(pk)
+        elif sender is SequenceStep:
+            tasks.send_sequence_email.delay(pk)
+    except (OperationalError, OSError) as exc:
+        _broker_unreachable(sender, pk, exc)
+
+
+def _deliver_in_process(sender: Any, pk: int) -> None:
     if sender is EmailCampaign:
-        for _ in range(petmail_settings.SEND_CONCURRENCY):
-            tasks.send_campaign_batch.delay(pk)
+        deliver(pk)
     elif sender is SequenceStep:
-        tasks.send_sequence_email.delay(pk)
+        deliver_step(pk)
+
+
+def _broker_unreachable(sender: Any, pk: int, exc: Exception) -> None:
+    """Pause the campaign saying why; a step waits for ``resume_stalled_campaigns``."""
+    why = gettext("The task broker could not be reached (%(error)s); resume when it is back.") % {
+        "error": exc
+    }
+    logger.error("%s %s: workers not queued: %s", sender.__name__, pk, exc)
+    campaign = EmailCampaign.objects.filter(pk=pk).first() if sender is EmailCampaign else None
+    if campaign is None:
+        return
+    try:
+        campaigns.pause(campaign, reason=why)
+    except InvalidTransition:
+        return  # paused, finished or cancelled meanwhile
 
 
 def trigger_signup(sender: Any, subscription: NewsletterSubscription, **kwargs: Any) -> None:

@@ -1,6 +1,7 @@
 """Campaigns: the lifecycle (``lifecycle``), what they say (``content``), watching them
 (``monitoring``) and sending their queued sends (``delivery``). Import from here."""
 
+from ..sending.fanout import AudienceBreakdown, audience_breakdown
 from .content import (
     compiled,
     content_errors,
@@ -8,6 +9,7 @@ from .content import (
     preview,
     sample_context,
     send_test,
+    topic_error,
     unknown_tokens,
 )
 from .delivery import deliver
@@ -22,10 +24,18 @@ from .lifecycle import (
     start,
     transition,
 )
-from .monitoring import ab_tests_ready, due_campaigns, progress, stalled_campaigns
+from .monitoring import (
+    ab_tests_ready,
+    due_campaigns,
+    progress,
+    stalled_campaigns,
+    waiting_for_worker,
+)
 
 __all__ = [
+    "AudienceBreakdown",
     "ab_tests_ready",
+    "audience_breakdown",
     "cancel",
     "compiled",
     "content_errors",
@@ -44,6 +54,8 @@ __all__ = [
     "set_winner",
     "stalled_campaigns",
     "start",
+    "topic_error",
     "transition",
     "unknown_tokens",
+    "waiting_for_worker",
 ]

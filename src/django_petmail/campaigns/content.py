@@ -20,9 +20,26 @@ from ..sending.dispatch import recipient_context
 from ..sending.fanout import audience
 
 
+def topic_error(topic: str) -> str | None:
+    """Why ``topic`` cannot be a campaign's topic (``None`` when it can): it must be one of
+    the configured topics, or empty for every subscriber. Shared by the admin and the API."""
+    if not topic:
+        return None
+    known = get_adapter().get_topics()
+    if topic in known:
+        return None
+    return gettext("'%(topic)s' is not a configured topic; choose one of: %(known)s.") % {
+        "topic": topic,
+        "known": ", ".join(known),
+    }
+
+
 def content_errors(campaign: EmailCampaign) -> dict[str, list[str]]:
     """Field → problems that stop this campaign from being sent (empty when ready)."""
     errors: dict[str, list[str]] = {}
+    unknown_topic = topic_error(campaign.topic)
+    if unknown_topic:
+        errors["topic"] = [unknown_topic]
     html = campaign.html_content or getattr(campaign.template, "html_content", "")
     if not (campaign.subject or "").strip():
         errors.setdefault("subject", []).append(gettext("A campaign needs a subject."))

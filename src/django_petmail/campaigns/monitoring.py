@@ -10,12 +10,26 @@ from django.utils import timezone
 
 from ..models import (
     SEND_UNFINISHED,
+    SEND_WAITING,
     ABVariant,
     CampaignStatus,
     EmailCampaign,
     EmailSend,
     SendStatus,
 )
+
+
+def waiting_for_worker(campaign: EmailCampaign) -> datetime | None:
+    """Since when a ``sending`` campaign has been waiting for a worker: none of its sends
+    has moved since it started (one query); ``None`` when it is not waiting."""
+    if campaign.status != CampaignStatus.SENDING or campaign.started_at is None:
+        return None
+    moved = (
+        EmailSend.objects.filter(campaign=campaign, updated_at__gte=campaign.started_at)
+        .exclude(status__in=SEND_WAITING)
+        .exists()
+    )
+    return None if moved else campaign.started_at
 
 
 def progress(campaign: EmailCampaign) -> dict[str, Any]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from ..exceptions import ExpiredToken, InvalidToken
 from ..forms import ResendForm
@@ -64,9 +64,14 @@ def confirm_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 def resend_confirmation_view(request: HttpRequest) -> HttpResponse:
-    """Send a fresh confirmation link for an expired one (same answer whatever happens)."""
+    """Send a fresh confirmation link for an expired one (same answer whatever happens).
+
+    The form posts here from the expired-link page; a GET (a bookmark, a reload) goes to the
+    subscribe form instead of a blank 405."""
+    if request.method == "GET":
+        return HttpResponseRedirect(reverse("petmail:subscribe"))
     if not ip_allowed(request):
         return rate_limited(request)
     form = ResendForm(request.POST)
