@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "anymail",
     "rest_framework",
+    "drf_spectacular",  # the API schema's Swagger UI and ReDoc templates
+    "drf_spectacular_sidecar",  # their vendored static assets
     "django_celery_beat",
     "django_petmail",
     "clinic",

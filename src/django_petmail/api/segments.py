@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,6 +17,7 @@ from ..exceptions import RuleValidationError
 from ..models import CustomerSegment
 from ..segments.fields import segment_fields
 from ..segments.service import Preview, preview, preview_segment, refresh_count, rules_q, snapshot
+from .schema import document, move
 
 
 def _errors(exc: RuleValidationError) -> Response:
@@ -70,6 +73,20 @@ class SegmentPreviewView(APIView):
 
     permission_classes = [permissions.IsAdminUser]
 
+    @document(
+        "Count, sample and SQL of unsaved rules.",
+        request=PreviewSerializer,
+        examples=[
+            OpenApiExample(
+                "Dogs",
+                value={
+                    "rules": {"field": "pet_species", "op": "eq", "value": "dog"},
+                    "sample_size": 5,
+                },
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         serializer = PreviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -87,6 +104,9 @@ class SegmentFieldsView(APIView):
 
     permission_classes = [permissions.IsAdminUser]
 
+    @document(
+        "The registered fields rule editors are built from.", responses={200: OpenApiTypes.OBJECT}
+    )
     def get(self, request: Request) -> Response:
         return Response(
             [
@@ -107,6 +127,7 @@ class SegmentViewSet(viewsets.ModelViewSet):
     permission_classes = [permissions.IsAdminUser]
     queryset = CustomerSegment.objects.order_by("name", "pk")
 
+    @document("Count, sample and SQL of the saved segment.")
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: Any = None) -> Response:
         segment = self.get_object()
@@ -116,6 +137,7 @@ class SegmentViewSet(viewsets.ModelViewSet):
             return _errors(exc)
         return Response(_preview_payload(result))
 
+    @move(SegmentSerializer, description="Recount the members.")
     @action(detail=True, methods=["post"])
     def refresh(self, request: Request, pk: Any = None) -> Response:
         segment = self.get_object()
@@ -125,6 +147,7 @@ class SegmentViewSet(viewsets.ModelViewSet):
             return _errors(exc)
         return Response(SegmentSerializer(segment).data)
 
+    @move(SegmentSerializer, description="Freeze the current members.")
     @action(detail=True, methods=["post"])
     def snapshot(self, request: Request, pk: Any = None) -> Response:
         segment = self.get_object()

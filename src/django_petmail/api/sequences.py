@@ -35,6 +35,7 @@ from ..sequences import enrollment as service
 from ..sequences.registry import sequence_errors
 from ..sequences.steps import numbering_errors, step_numbers, step_preview
 from .params import subscription_param
+from .schema import SUBSCRIPTION_PARAMETER, document, move
 
 
 def _django_errors(exc: DjangoValidationError) -> dict[str, Any]:
@@ -127,6 +128,7 @@ class SequenceViewSet(viewsets.ModelViewSet):
         sequence = self.get_queryset().get(pk=sequence.pk)
         return Response({**SequenceSerializer(sequence).data, **extra})
 
+    @move(SequenceSerializer, PauseSerializer, "Pause the sequence (nobody advances).")
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: Any = None) -> Response:
         sequence = self.get_object()
@@ -136,6 +138,7 @@ class SequenceViewSet(viewsets.ModelViewSet):
         service.pause_sequence(sequence, reason=reason)
         return self._data(sequence)
 
+    @move(SequenceSerializer, description="Resume; 400 if it cannot run as it is.")
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: Any = None) -> Response:
         sequence = self.get_object()
@@ -145,6 +148,7 @@ class SequenceViewSet(viewsets.ModelViewSet):
         service.resume_sequence(sequence)
         return self._data(sequence)
 
+    @move(SequenceSerializer, PauseSerializer, "Cancel every running enrollment.")
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:
         sequence = self.get_object()
@@ -154,11 +158,13 @@ class SequenceViewSet(viewsets.ModelViewSet):
         count = service.cancel_sequence(sequence, reason=reason)
         return self._data(sequence, cancelled=count)
 
+    @document("Enrollments by status, a report per step and totals.")
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: Any = None) -> Response:
         """Enrollments by status, a report per step and the totals (``sequence_report``)."""
         return Response(analytics.sequence_report(self.get_object()).as_dict())
 
+    @document("Enroll a segment's members; 409 if paused.", request=EnrollSegmentSerializer)
     @action(detail=True, methods=["post"], url_path="enroll-segment")
     def enroll_segment(self, request: Request, pk: Any = None) -> Response:
         sequence = self.get_object()
@@ -283,11 +289,13 @@ class StepViewSet(viewsets.ModelViewSet):
             )
         instance.delete()
 
+    @document("The step's report.")
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: Any = None) -> Response:
         """The step's report (``analytics.step_report``), as JSON."""
         return Response(analytics.step_report(self.get_object()).as_dict())
 
+    @document("The step rendered for a subscriber.", parameters=[SUBSCRIPTION_PARAMETER])
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: Any = None) -> Response:
         """``?subscription=<id>`` (default: the first subscriber who may enter)."""
@@ -364,14 +372,17 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             )
         return Response(EnrollmentSerializer(enrollment).data)
 
+    @move(EnrollmentSerializer, description="Pause one enrollment.")
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: Any = None) -> Response:
         return self._move("pause")
 
+    @move(EnrollmentSerializer, description="Resume one enrollment.")
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: Any = None) -> Response:
         return self._move("resume")
 
+    @move(EnrollmentSerializer, PauseSerializer, "Cancel one enrollment.")
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:
         serializer = PauseSerializer(data=request.data)

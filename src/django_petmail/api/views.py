@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -14,6 +16,7 @@ from ..gdpr import erase_subscriber, export_subscriber
 from ..models import NewsletterSubscription, UnsubscribeSource
 from ..subscriptions import Consent, subscribe, unsubscribe
 from ..views.common import ip_allowed
+from .schema import BAD_REQUEST, document, move
 from .serializers import SubscribeSerializer, SubscriptionSerializer, UnsubscribeSerializer
 
 ACCEPTED = {
@@ -27,6 +30,19 @@ class SubscribeView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list[Any] = []  # public endpoint: no session, so no CSRF
 
+    @document(
+        "Double opt-in sign-up; 202 whatever the address's state.",
+        request=SubscribeSerializer,
+        responses={202: OpenApiTypes.OBJECT, 400: BAD_REQUEST, 429: OpenApiTypes.OBJECT},
+        examples=[
+            OpenApiExample(
+                "Sign-up",
+                value={"email": "ana@example.com", "first_name": "Ana"},
+                request_only=True,
+            ),
+            OpenApiExample("Accepted", value=ACCEPTED, response_only=True, status_codes=["202"]),
+        ],
+    )
     def post(self, request: Request) -> Response:
         if not ip_allowed(request._request):
             return Response(
@@ -66,6 +82,11 @@ class SubscriptionViewSet(
             queryset = queryset.filter(email__iexact=email.strip())
         return queryset
 
+    @move(
+        SubscriptionSerializer,
+        UnsubscribeSerializer,
+        "Unsubscribe; `changed` says whether it was subscribed.",
+    )
     @action(detail=True, methods=["post"])
     def unsubscribe(self, request: Request, pk: Any = None) -> Response:
         subscription = self.get_object()
@@ -80,10 +101,12 @@ class SubscriptionViewSet(
         subscription.refresh_from_db()
         return Response({"changed": changed, **SubscriptionSerializer(subscription).data})
 
+    @document("Everything stored about the subscriber (GDPR export).")
     @action(detail=True, methods=["get"])
     def export(self, request: Request, pk: Any = None) -> Response:
         return Response(export_subscriber(self.get_object()))
 
+    @document("Latest sends with their events.", parameters=[OpenApiParameter("limit", int)])
     @action(detail=True, methods=["get"])
     def history(self, request: Request, pk: Any = None) -> Response:
         """The subscriber's latest sends with their events; ``?limit=`` 1…1000 (100)."""
@@ -93,6 +116,7 @@ class SubscriptionViewSet(
             return limit
         return Response(analytics.subscriber_history(subscription, limit=limit).as_dict())
 
+    @document("Erase the subscriber (GDPR), keeping a suppression hash.")
     @action(detail=True, methods=["post"])
     def erase(self, request: Request, pk: Any = None) -> Response:
         digest = erase_subscriber(
@@ -108,6 +132,7 @@ class OverviewView(APIView):
 
     permission_classes = [permissions.IsAdminUser]
 
+    @document("The account over the last `days` days.", parameters=[OpenApiParameter("days", int)])
     def get(self, request: Request) -> Response:
         days = _whole_number(request, "days", 30, 1, analytics.reports.MAX_OVERVIEW_DAYS)
         if isinstance(days, Response):
