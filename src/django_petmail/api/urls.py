@@ -6,9 +6,12 @@ from rest_framework.routers import DefaultRouter
 
 from .campaigns import CampaignViewSet
 from .conversions import ConversionViewSet
+from .delivery import EventViewSet, SendViewSet
+from .records import ConsentEventViewSet, SuppressionViewSet
 from .schema import RedocView, SchemaView, SwaggerView
 from .segments import SegmentFieldsView, SegmentPreviewView, SegmentViewSet
 from .sequences import EnrollmentViewSet, SequenceViewSet, StepViewSet
+from .templates import TemplateViewSet
 from .views import OverviewView, SubscribeView, SubscriptionViewSet
 
 app_name = "petmail-api"
@@ -41,6 +44,11 @@ router.register("sequences", SequenceViewSet, basename="sequence")
 router.register("steps", StepViewSet, basename="sequence-step")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
 router.register("conversions", ConversionViewSet, basename="conversion")
+router.register("templates", TemplateViewSet, basename="template")
+router.register("sends", SendViewSet, basename="send")
+router.register("events", EventViewSet, basename="event")
+router.register("suppressions", SuppressionViewSet, basename="suppression")
+router.register("consent", ConsentEventViewSet, basename="consent-event")
 
 # drf-spectacular describes the package's views whatever the host's DEFAULT_SCHEMA_CLASS.
 _view: Any
