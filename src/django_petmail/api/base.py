@@ -89,7 +89,9 @@ class PublicThrottle(ScopedRateThrottle):
     """DRF's scoped throttle with a default rate, so a host need not configure a scope to
     use the public endpoints; ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` overrides it."""
 
-    DEFAULT_RATES = {"petmail_subscribe": "30/hour"}
+    DEFAULT_RATES = {
+        "petmail_subscribe": "10/minute"
+    }  # bursts; SUBSCRIBE_RATE_LIMIT_PER_IP caps the hour
 
     def get_rate(self) -> str | None:
         rates = {**self.DEFAULT_RATES, **(api_settings.DEFAULT_THROTTLE_RATES or {})}

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,11 +22,12 @@ from ..models import (
     CampaignStatus,
     EmailCampaign,
 )
+from .base import FILTER_BACKENDS, PetmailPagination, StaffModelPermissions, StrictFieldsMixin
 from .params import subscription_param
 from .schema import SUBSCRIPTION_PARAMETER, document, move
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = EmailCampaign
         fields = [
@@ -96,16 +97,16 @@ class CampaignSerializer(serializers.ModelSerializer):
         return super().create(validated_data)
 
 
-class ScheduleSerializer(serializers.Serializer):
+class ScheduleSerializer(StrictFieldsMixin, serializers.Serializer):
     scheduled_at = serializers.DateTimeField()
 
 
-class TestSendSerializer(serializers.Serializer):
+class TestSendSerializer(StrictFieldsMixin, serializers.Serializer):
     emails = serializers.ListField(child=serializers.EmailField(), min_length=1, max_length=20)
     variant = serializers.ChoiceField(choices=ABVariant.choices, default=ABVariant.A)
 
 
-class WinnerSerializer(serializers.Serializer):
+class WinnerSerializer(StrictFieldsMixin, serializers.Serializer):
     winner = serializers.ChoiceField(choices=ABVariant.choices)
 
 
@@ -120,7 +121,11 @@ def _invalid(exc: DjangoValidationError) -> Response:
 
 class CampaignViewSet(viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    pagination_class = PetmailPagination
+    filter_backends = FILTER_BACKENDS
+    filterset_fields = ["status", "segment", "template", "topic"]
+    ordering_fields = ["id", "name", "created_at", "scheduled_at", "started_at"]
     queryset = EmailCampaign.objects.select_related("segment", "template").order_by("-pk")
 
     def perform_destroy(self, instance: EmailCampaign) -> None:

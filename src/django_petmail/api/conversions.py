@@ -11,10 +11,11 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
 
 from ..models import Conversion
+from .base import StaffModelPermissions
 
 
 class ConversionSerializer(serializers.ModelSerializer):
@@ -68,7 +69,8 @@ class ConversionPagination(PageNumberPagination):
 
 class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ConversionSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    permission_model = Conversion
     pagination_class = ConversionPagination
 
     def get_queryset(self) -> QuerySet[Conversion]:

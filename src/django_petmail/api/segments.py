@@ -7,7 +7,7 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from ..exceptions import RuleValidationError
 from ..models import CustomerSegment
 from ..segments.fields import segment_fields
 from ..segments.service import Preview, preview, preview_segment, refresh_count, rules_q, snapshot
+from .base import FILTER_BACKENDS, PetmailPagination, StaffModelPermissions, StrictFieldsMixin
 from .schema import document, move
 
 
@@ -24,7 +25,7 @@ def _errors(exc: RuleValidationError) -> Response:
     return Response({"errors": exc.as_list()}, status=status.HTTP_400_BAD_REQUEST)
 
 
-class SegmentSerializer(serializers.ModelSerializer):
+class SegmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = CustomerSegment
         fields = [
@@ -59,7 +60,7 @@ class SegmentSerializer(serializers.ModelSerializer):
         return value
 
 
-class PreviewSerializer(serializers.Serializer):
+class PreviewSerializer(StrictFieldsMixin, serializers.Serializer):
     rules = serializers.JSONField()
     sample_size = serializers.IntegerField(min_value=0, max_value=100, default=10)
 
@@ -71,7 +72,9 @@ def _preview_payload(result: Preview) -> dict[str, Any]:
 class SegmentPreviewView(APIView):
     """``POST {"rules": …}`` → count, a sample of members and the SQL (staff only)."""
 
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    permission_model = CustomerSegment
+    permission_verb = "view"
 
     @document(
         "Count, sample and SQL of unsaved rules.",
@@ -102,7 +105,9 @@ class SegmentPreviewView(APIView):
 class SegmentFieldsView(APIView):
     """The registered fields: name, label, type, operators and choices."""
 
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    permission_model = CustomerSegment
+    permission_verb = "view"
 
     @document(
         "The registered fields rule editors are built from.", responses={200: OpenApiTypes.OBJECT}
@@ -124,7 +129,11 @@ class SegmentFieldsView(APIView):
 
 class SegmentViewSet(viewsets.ModelViewSet):
     serializer_class = SegmentSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    pagination_class = PetmailPagination
+    filter_backends = FILTER_BACKENDS
+    filterset_fields = ["is_dynamic", "is_active"]
+    ordering_fields = ["id", "name", "member_count", "created_at"]
     queryset = CustomerSegment.objects.order_by("name", "pk")
 
     @document("Count, sample and SQL of the saved segment.")

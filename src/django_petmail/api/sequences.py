@@ -12,8 +12,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from django_filters import rest_framework as filters
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,6 +34,8 @@ from ..rendering.sandbox import TemplateError
 from ..sequences import enrollment as service
 from ..sequences.registry import sequence_errors
 from ..sequences.steps import numbering_errors, step_numbers, step_preview
+from .base import FILTER_BACKENDS, PetmailPagination, StaffModelPermissions, StrictFieldsMixin
+from .delivery import IdFilter
 from .params import subscription_param
 from .schema import SUBSCRIPTION_PARAMETER, document, move
 
@@ -45,7 +47,7 @@ def _django_errors(exc: DjangoValidationError) -> dict[str, Any]:
 # --- sequences --------------------------------------------------------------------------------
 
 
-class SequenceSerializer(serializers.ModelSerializer):
+class SequenceSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     steps: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
@@ -87,11 +89,11 @@ class SequenceSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class PauseSerializer(serializers.Serializer):
+class PauseSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
-class EnrollSegmentSerializer(serializers.Serializer):
+class EnrollSegmentSerializer(StrictFieldsMixin, serializers.Serializer):
     segment = serializers.PrimaryKeyRelatedField(queryset=CustomerSegment.objects.all())
 
 
@@ -107,7 +109,11 @@ def _paused(sequence: AutomatedSequence) -> Response:
 
 class SequenceViewSet(viewsets.ModelViewSet):
     serializer_class = SequenceSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    pagination_class = PetmailPagination
+    filter_backends = FILTER_BACKENDS
+    filterset_fields = ["trigger_type", "is_active", "is_marketing", "topic"]
+    ordering_fields = ["id", "name", "created_at"]
     queryset = (
         AutomatedSequence.objects.select_related("segment").prefetch_related("steps").order_by("pk")
     )
@@ -185,7 +191,7 @@ class SequenceViewSet(viewsets.ModelViewSet):
 # --- steps ------------------------------------------------------------------------------------
 
 
-class StepSerializer(serializers.ModelSerializer):
+class StepSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = SequenceStep
         fields = [
@@ -236,30 +242,37 @@ class StepSerializer(serializers.ModelSerializer):
         return attrs
 
 
-def _positive_id(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise serializers.ValidationError({name: [f"Give a numeric id, not {raw!r}."]})
-    return int(raw)
+class StepFilter(filters.FilterSet):
+    sequence = IdFilter(field_name="sequence_id")
+    is_active = filters.BooleanFilter()
+
+    class Meta:
+        model = SequenceStep
+        fields: list[str] = []
+
+
+class EnrollmentFilter(filters.FilterSet):
+    sequence = IdFilter(field_name="sequence_id")
+    subscription = IdFilter(field_name="subscription_id")
+    status = filters.ChoiceFilter(choices=EnrollmentStatus.choices)
+
+    class Meta:
+        model = SequenceEnrollment
+        fields: list[str] = []
 
 
 class StepViewSet(viewsets.ModelViewSet):
     """``?sequence=<id>`` lists one sequence's steps in order."""
 
     serializer_class = StepSerializer
-    permission_classes = [permissions.IsAdminUser]
-
-    def get_queryset(self) -> QuerySet[SequenceStep]:
-        steps = SequenceStep.objects.select_related("sequence", "template").order_by(
-            "sequence_id", "step_number"
-        )
-        if self.action == "list":
-            sequence = _positive_id(self.request, "sequence")
-            if sequence is not None:
-                steps = steps.filter(sequence_id=sequence)
-        return steps
+    permission_classes = [StaffModelPermissions]
+    queryset = SequenceStep.objects.select_related("sequence", "template").order_by(
+        "sequence_id", "step_number"
+    )
+    pagination_class = PetmailPagination
+    filter_backends = FILTER_BACKENDS
+    filterset_class = StepFilter
+    ordering_fields = ["id", "step_number"]
 
     def perform_create(self, serializer: Any) -> None:
         self._save(serializer)
@@ -310,7 +323,7 @@ class StepViewSet(viewsets.ModelViewSet):
 # --- enrollments ------------------------------------------------------------------------------
 
 
-class EnrollmentSerializer(serializers.ModelSerializer):
+class EnrollmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     email = serializers.CharField(source="subscription.email", read_only=True, default="")
 
     class Meta:
@@ -339,23 +352,12 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     """Read-only; ``?sequence=<id>`` and ``?status=<status>`` filter the list."""
 
     serializer_class = EnrollmentSerializer
-    permission_classes = [permissions.IsAdminUser]
-
-    def get_queryset(self) -> QuerySet[SequenceEnrollment]:
-        enrollments = SequenceEnrollment.objects.select_related("subscription").order_by("-pk")
-        if self.action == "list":
-            sequence = _positive_id(self.request, "sequence")
-            if sequence is not None:
-                enrollments = enrollments.filter(sequence_id=sequence)
-            wanted = self.request.query_params.get("status")
-            if wanted:
-                if wanted not in EnrollmentStatus.values:
-                    known = ", ".join(EnrollmentStatus.values)
-                    raise serializers.ValidationError(
-                        {"status": [f"Unknown status {wanted!r}; use one of {known}."]}
-                    )
-                enrollments = enrollments.filter(status=wanted)
-        return enrollments
+    permission_classes = [StaffModelPermissions]
+    queryset = SequenceEnrollment.objects.select_related("subscription").order_by("-pk")
+    pagination_class = PetmailPagination
+    filter_backends = FILTER_BACKENDS
+    filterset_class = EnrollmentFilter
+    ordering_fields = ["id", "enrolled_at"]
 
     def _move(self, verb: str, **kwargs: Any) -> Response:
         enrollment = self.get_object()

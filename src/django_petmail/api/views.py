@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import mixins, permissions, status, viewsets
@@ -13,9 +14,17 @@ from rest_framework.views import APIView
 
 from .. import analytics
 from ..gdpr import erase_subscriber, export_subscriber
-from ..models import NewsletterSubscription, UnsubscribeSource
+from ..models import (
+    EmailCampaign,
+    NewsletterSubscription,
+    SubscriptionSource,
+    SubscriptionStatus,
+    UnsubscribeSource,
+)
 from ..subscriptions import Consent, subscribe, unsubscribe
 from ..views.common import ip_allowed
+from .base import FILTER_BACKENDS, PetmailPagination, PublicThrottle, StaffModelPermissions
+from .delivery import EmailFilter
 from .schema import BAD_REQUEST, document, move
 from .serializers import SubscribeSerializer, SubscriptionSerializer, UnsubscribeSerializer
 
@@ -24,11 +33,26 @@ ACCEPTED = {
 }
 
 
+class SubscriptionFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=SubscriptionStatus.choices)
+    email = EmailFilter(max_length=254)
+    source = filters.ChoiceFilter(choices=SubscriptionSource.choices)
+    language = filters.CharFilter(max_length=8)
+    since = filters.IsoDateTimeFilter(field_name="subscribed_at", lookup_expr="gte")
+    until = filters.IsoDateTimeFilter(field_name="subscribed_at", lookup_expr="lt")
+
+    class Meta:
+        model = NewsletterSubscription
+        fields: list[str] = []
+
+
 class SubscribeView(APIView):
     """Public double opt-in sign-up: one answer (202) whatever the address's state."""
 
     permission_classes = [permissions.AllowAny]
     authentication_classes: list[Any] = []  # public endpoint: no session, so no CSRF
+    throttle_classes = [PublicThrottle]
+    throttle_scope = "petmail_subscribe"
 
     @document(
         "Double opt-in sign-up; 202 whatever the address's state.",
@@ -70,17 +94,14 @@ class SubscriptionViewSet(
     """Staff view of subscriptions, with unsubscribe and the GDPR export and erase."""
 
     serializer_class = SubscriptionSerializer
-    permission_classes = [permissions.IsAdminUser]
-
-    def get_queryset(self) -> Any:
-        queryset = NewsletterSubscription.objects.order_by("-subscribed_at", "-pk")
-        status_filter = self.request.query_params.get("status")
-        if status_filter:
-            queryset = queryset.filter(status=status_filter)
-        email = self.request.query_params.get("email")
-        if email:
-            queryset = queryset.filter(email__iexact=email.strip())
-        return queryset
+    permission_classes = [StaffModelPermissions]
+    action_permissions = {"erase": "delete"}
+    queryset = NewsletterSubscription.objects.all()
+    pagination_class = PetmailPagination
+    filter_backends = FILTER_BACKENDS
+    filterset_class = SubscriptionFilter
+    ordering_fields = ["id", "email", "subscribed_at", "confirmed_at"]
+    ordering = ["-subscribed_at", "-pk"]
 
     @move(
         SubscriptionSerializer,
@@ -130,7 +151,9 @@ class OverviewView(APIView):
     bounce and complaint rates against the reputation thresholds, a daily series and the
     period's top campaigns."""
 
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    permission_model = EmailCampaign
+    permission_verb = "view"
 
     @document("The account over the last `days` days.", parameters=[OpenApiParameter("days", int)])
     def get(self, request: Request) -> Response:
