@@ -3,6 +3,7 @@ throttle, filter backends and serializers that refuse unknown fields."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -112,3 +113,17 @@ class StrictFieldsMixin:
                     {key: [_("Unknown field.")] for key in unknown[:20]}
                 )
         return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """``ModelSerializer`` whose read-only fields keep ``allow_blank`` from the model, so the
+    schema admits the ``""`` a blank choice (``ab_variant``…) really returns."""
+
+    def include_extra_kwargs(
+        self, kwargs: MutableMapping[str, Any], extra_kwargs: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        blank = kwargs.get("allow_blank")
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
+        if blank:
+            kwargs["allow_blank"] = True
+        return kwargs

@@ -22,12 +22,18 @@ from ..models import (
     CampaignStatus,
     EmailCampaign,
 )
-from .base import FILTER_BACKENDS, PetmailPagination, StaffModelPermissions, StrictFieldsMixin
+from .base import (
+    FILTER_BACKENDS,
+    ModelSerializer,
+    PetmailPagination,
+    StaffModelPermissions,
+    StrictFieldsMixin,
+)
 from .params import subscription_param
 from .schema import SUBSCRIPTION_PARAMETER, document, move
 
 
-class CampaignSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class CampaignSerializer(StrictFieldsMixin, ModelSerializer):
     class Meta:
         model = EmailCampaign
         fields = [

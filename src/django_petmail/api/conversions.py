@@ -15,10 +15,10 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
 
 from ..models import Conversion
-from .base import StaffModelPermissions
+from .base import ModelSerializer, StaffModelPermissions
 
 
-class ConversionSerializer(serializers.ModelSerializer):
+class ConversionSerializer(ModelSerializer):
     email = serializers.CharField(source="subscription.email", read_only=True, default="")
     campaign = serializers.IntegerField(source="send.campaign_id", read_only=True, default=None)
     step = serializers.IntegerField(source="send.sequence_step_id", read_only=True, default=None)

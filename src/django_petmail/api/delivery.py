@@ -9,7 +9,12 @@ from django_filters import rest_framework as filters
 from rest_framework import mixins, serializers, viewsets
 
 from ..models import EmailEvent, EmailSend, EventType, SendStatus, normalize_email
-from .base import FILTER_BACKENDS, RecentFirstCursorPagination, StaffModelPermissions
+from .base import (
+    FILTER_BACKENDS,
+    ModelSerializer,
+    RecentFirstCursorPagination,
+    StaffModelPermissions,
+)
 
 MAX_ID = 2**63 - 1
 
@@ -35,7 +40,7 @@ class EmailFilter(filters.CharFilter):
 # --- sends ------------------------------------------------------------------------------------
 
 
-class SendSerializer(serializers.ModelSerializer):
+class SendSerializer(ModelSerializer):
     step = serializers.IntegerField(source="sequence_step_id", read_only=True, allow_null=True)
 
     class Meta:
@@ -98,10 +103,11 @@ class SendViewSet(
 # --- events -----------------------------------------------------------------------------------
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(ModelSerializer):
     campaign = serializers.IntegerField(source="send.campaign_id", read_only=True, allow_null=True)
     step = serializers.IntegerField(source="send.sequence_step_id", read_only=True, allow_null=True)
     email_address = serializers.EmailField(source="send.email_address", read_only=True)
+    link_url = serializers.CharField(read_only=True)  # blank when not a click: not a "uri"
 
     class Meta:
         model = EmailEvent

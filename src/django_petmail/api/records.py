@@ -21,14 +21,20 @@ from ..models import (
     email_hash,
 )
 from ..subscriptions import Consent, suppress
-from .base import FILTER_BACKENDS, PetmailPagination, StaffModelPermissions, StrictFieldsMixin
+from .base import (
+    FILTER_BACKENDS,
+    ModelSerializer,
+    PetmailPagination,
+    StaffModelPermissions,
+    StrictFieldsMixin,
+)
 from .delivery import EmailFilter, IdFilter
 from .schema import document
 
 # --- suppressions -----------------------------------------------------------------------------
 
 
-class SuppressionSerializer(serializers.ModelSerializer):
+class SuppressionSerializer(ModelSerializer):
     class Meta:
         model = Suppression
         fields = ["email_hash", "reason", "created_at"]
@@ -103,7 +109,7 @@ class SuppressionViewSet(
 # --- consent history --------------------------------------------------------------------------
 
 
-class ConsentEventSerializer(serializers.ModelSerializer):
+class ConsentEventSerializer(ModelSerializer):
     class Meta:
         model = ConsentEvent
         fields = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -17,7 +16,13 @@ from ..exceptions import RuleValidationError
 from ..models import CustomerSegment
 from ..segments.fields import segment_fields
 from ..segments.service import Preview, preview, preview_segment, refresh_count, rules_q, snapshot
-from .base import FILTER_BACKENDS, PetmailPagination, StaffModelPermissions, StrictFieldsMixin
+from .base import (
+    FILTER_BACKENDS,
+    ModelSerializer,
+    PetmailPagination,
+    StaffModelPermissions,
+    StrictFieldsMixin,
+)
 from .schema import document, move
 
 
@@ -25,7 +30,7 @@ def _errors(exc: RuleValidationError) -> Response:
     return Response({"errors": exc.as_list()}, status=status.HTTP_400_BAD_REQUEST)
 
 
-class SegmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class SegmentSerializer(StrictFieldsMixin, ModelSerializer):
     class Meta:
         model = CustomerSegment
         fields = [
@@ -102,6 +107,16 @@ class SegmentPreviewView(APIView):
         return Response(_preview_payload(result))
 
 
+class SegmentFieldSerializer(serializers.Serializer):
+    """One registered field, for the schema (the view builds the rows itself)."""
+
+    name = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named "label"
+    type = serializers.CharField()
+    ops = serializers.ListField(child=serializers.CharField())
+    choices = serializers.ListField(child=serializers.ListField(child=serializers.JSONField()))
+
+
 class SegmentFieldsView(APIView):
     """The registered fields: name, label, type, operators and choices."""
 
@@ -110,7 +125,8 @@ class SegmentFieldsView(APIView):
     permission_verb = "view"
 
     @document(
-        "The registered fields rule editors are built from.", responses={200: OpenApiTypes.OBJECT}
+        "The registered fields rule editors are built from.",
+        responses={200: SegmentFieldSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
         return Response(

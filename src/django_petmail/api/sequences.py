@@ -34,7 +34,13 @@ from ..rendering.sandbox import TemplateError
 from ..sequences import enrollment as service
 from ..sequences.registry import sequence_errors
 from ..sequences.steps import numbering_errors, step_numbers, step_preview
-from .base import FILTER_BACKENDS, PetmailPagination, StaffModelPermissions, StrictFieldsMixin
+from .base import (
+    FILTER_BACKENDS,
+    ModelSerializer,
+    PetmailPagination,
+    StaffModelPermissions,
+    StrictFieldsMixin,
+)
 from .delivery import IdFilter
 from .params import subscription_param
 from .schema import SUBSCRIPTION_PARAMETER, document, move
@@ -47,7 +53,7 @@ def _django_errors(exc: DjangoValidationError) -> dict[str, Any]:
 # --- sequences --------------------------------------------------------------------------------
 
 
-class SequenceSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class SequenceSerializer(StrictFieldsMixin, ModelSerializer):
     steps: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
@@ -191,7 +197,7 @@ class SequenceViewSet(viewsets.ModelViewSet):
 # --- steps ------------------------------------------------------------------------------------
 
 
-class StepSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class StepSerializer(StrictFieldsMixin, ModelSerializer):
     class Meta:
         model = SequenceStep
         fields = [
@@ -323,7 +329,7 @@ class StepViewSet(viewsets.ModelViewSet):
 # --- enrollments ------------------------------------------------------------------------------
 
 
-class EnrollmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class EnrollmentSerializer(StrictFieldsMixin, ModelSerializer):
     email = serializers.CharField(source="subscription.email", read_only=True, default="")
 
     class Meta:

@@ -13,7 +13,7 @@ from ..models import (
     SubscriptionSource,
     normalize_email,
 )
-from .base import StrictFieldsMixin
+from .base import ModelSerializer, StrictFieldsMixin
 
 
 def _single_line(value: str) -> str:
@@ -65,7 +65,7 @@ class SubscribeSerializer(StrictFieldsMixin, serializers.Serializer):
         return values
 
 
-class SubscriptionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class SubscriptionSerializer(StrictFieldsMixin, ModelSerializer):
     class Meta:
         model = NewsletterSubscription
         fields = ("id", *SUBSCRIPTION_FIELDS)

@@ -21,12 +21,22 @@ from ..models import (
     SubscriptionStatus,
     TemplateType,
 )
-from .base import FILTER_BACKENDS, PetmailPagination, StaffModelPermissions, StrictFieldsMixin
+from .base import (
+    FILTER_BACKENDS,
+    ModelSerializer,
+    PetmailPagination,
+    StaffModelPermissions,
+    StrictFieldsMixin,
+)
 from .params import subscription_param
 from .schema import SUBSCRIPTION_PARAMETER, document
 
 
-class TemplateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class TemplateSerializer(StrictFieldsMixin, ModelSerializer):
+    available_tokens = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=200, required=False
+    )
+
     class Meta:
         model = EmailTemplate
         fields = [
