@@ -115,3 +115,19 @@ def test_unknown_ids_in_the_url_are_404(api):
         "/petmail/api/suppressions/nobody@example.com/",
     ):
         assert api.get(url).status_code == 404, url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/petmail/api/campaigns/?segment=99999999999999999999999",
+        "/petmail/api/campaigns/?template=x",
+        "/petmail/api/campaigns/?status=nope",
+        "/petmail/api/sequences/?is_active=maybe",
+        "/petmail/api/steps/?sequence=-1",
+        "/petmail/api/enrollments/?subscription=99999999999999999999999",
+        "/petmail/api/sends/?ordering=email_address",
+    ],
+)
+def test_bad_filter_values_are_400_or_ignored_never_500(api, url):
+    assert api.get(url).status_code in (200, 400)
