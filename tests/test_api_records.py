@@ -10,6 +10,7 @@ from tests.factories import (
     CampaignFactory,
     EnrollmentFactory,
     EventFactory,
+    OwnerFactory,
     SendFactory,
     SequenceFactory,
     StepFactory,
@@ -227,3 +228,21 @@ def test_template_preview_without_subscribers_uses_a_fictional_one(api):
     response = api.get(f"{TEMPLATES}{template.pk}/preview/")
     assert response.status_code == 200, response.content
     assert response.json()["subject"].startswith("Hola")
+
+
+def test_suppressing_an_owners_address_ends_their_non_marketing_enrollments(api):
+    owner = OwnerFactory()
+    subscription = SubscriptionFactory(email="eva@example.com", owner=owner)
+    transactional = EnrollmentFactory(
+        subscription=subscription, sequence=SequenceFactory(is_marketing=False)
+    )
+    assert api.post(SUPPRESSIONS, {"email": "eva@example.com"}, format="json").status_code == 201
+    transactional.refresh_from_db()
+    assert transactional.status == pm.EnrollmentStatus.CANCELLED
+
+
+def test_template_that_fails_to_render_is_400(api):
+    template = TemplateFactory(html_content="{% include 'x.html' %}")  # saved without clean()
+    response = api.get(f"{TEMPLATES}{template.pk}/preview/")
+    assert response.status_code == 400
+    assert response.json()["detail"]
