@@ -87,7 +87,7 @@ def test_create_a_campaign(api, staff):
     assert (data["segment"], data["topic"], data["recipient_count"]) == (segment.pk, "news", 0)
     campaign = EmailCampaign.objects.get(pk=data["id"])
     assert campaign.created_by == staff
-    assert [row["id"] for row in api.get(BASE).json()] == [campaign.pk]
+    assert [row["id"] for row in api.get(BASE).json()["results"]] == [campaign.pk]
     assert api.get(url(campaign)).json()["subject"] == VALID["subject"]
 
 

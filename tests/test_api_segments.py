@@ -353,7 +353,7 @@ def test_create_with_bad_rules_is_400(api, rules):
 def test_list_retrieve_update_delete(api):
     segment = SegmentFactory(name="B", rules=WEEKLY)
     SegmentFactory(name="A", rules={})
-    listed = api.get(BASE).json()
+    listed = api.get(BASE).json()["results"]
     assert [row["name"] for row in listed] == ["A", "B"]
     url = f"{BASE}{segment.pk}/"
     assert api.get(url).json()["rules"] == WEEKLY
@@ -463,4 +463,4 @@ def test_the_list_still_works_with_an_invalid_segment(api):
     invalid_segment()
     response = api.get(BASE)
     assert response.status_code == 200
-    assert json.loads(response.content)[0]["rules"] == INVALID
+    assert json.loads(response.content)["results"][0]["rules"] == INVALID

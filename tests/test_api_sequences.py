@@ -134,7 +134,7 @@ def test_create_read_update_delete_a_sequence(staff):
     data = response.json()
     assert (data["is_active"], data["steps"], data["segment"]) == (True, [], segment.pk)
     pk = data["id"]
-    assert [row["id"] for row in staff.get(SEQUENCES).json()] == [pk]
+    assert [row["id"] for row in staff.get(SEQUENCES).json()["results"]] == [pk]
 
     patched = staff.patch(url(SEQUENCES, pk), {"trigger_conditions": {"days": 30}}, format="json")
     assert patched.status_code == 200
@@ -298,12 +298,12 @@ def test_enroll_segment_in_a_paused_sequence_is_a_409(staff, sequence):
 
 def test_steps_of_a_sequence_in_order(staff, sequence):
     StepFactory(sequence=SequenceFactory(), step_number=1)
-    rows = staff.get(STEPS, {"sequence": sequence.pk}).json()
+    rows = staff.get(STEPS, {"sequence": sequence.pk}).json()["results"]
     assert [(r["step_number"], r["subject"]) for r in rows] == [
         (1, "Hola {{ first_name }}"),
         (2, "Segundo"),
     ]
-    assert len(staff.get(STEPS).json()) == 3
+    assert staff.get(STEPS).json()["count"] == 3
     bad = staff.get(STEPS, {"sequence": "x"})
     assert bad.status_code == 400 and list(bad.json()) == ["sequence"]
 
@@ -407,10 +407,10 @@ def test_list_and_filter_enrollments(staff, sequence, enrolled):
     other = SequenceFactory()
     service.enroll(other, pm.NewsletterSubscription.objects.filter(pk=enrolled[0].subscription_id))
     service.pause(pm.SequenceEnrollment.objects.filter(pk=enrolled[1].pk))
-    assert len(staff.get(ENROLLMENTS).json()) == 4
-    mine = staff.get(ENROLLMENTS, {"sequence": sequence.pk}).json()
+    assert staff.get(ENROLLMENTS).json()["count"] == 4
+    mine = staff.get(ENROLLMENTS, {"sequence": sequence.pk}).json()["results"]
     assert sorted(r["id"] for r in mine) == sorted(e.pk for e in enrolled)
-    paused = staff.get(ENROLLMENTS, {"status": "paused"}).json()
+    paused = staff.get(ENROLLMENTS, {"status": "paused"}).json()["results"]
     assert [(r["id"], r["email"]) for r in paused] == [
         (enrolled[1].pk, enrolled[1].subscription.email)
     ]

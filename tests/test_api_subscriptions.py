@@ -107,9 +107,9 @@ def test_staff_only(anonymous_api):
 def test_list_and_filter(api):
     SubscriptionFactory(email="a@example.com", status="active")
     SubscriptionFactory(email="b@example.com", status="pending")
-    data = api.get("/petmail/api/subscriptions/", {"status": "pending"}).json()
+    data = api.get("/petmail/api/subscriptions/", {"status": "pending"}).json()["results"]
     assert [row["email"] for row in data] == ["b@example.com"]
-    data = api.get("/petmail/api/subscriptions/", {"email": "A@example.com "}).json()
+    data = api.get("/petmail/api/subscriptions/", {"email": "A@example.com "}).json()["results"]
     assert [row["email"] for row in data] == ["a@example.com"]
 
 

@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "anymail",
     "rest_framework",
+    "drf_spectacular",  # the API schema's Swagger UI and ReDoc templates
+    "drf_spectacular_sidecar",  # their vendored static assets
+    "rest_framework.authtoken",  # tokens for server-to-server API clients (optional)
     "django_celery_beat",
     "django_petmail",
     "clinic",
@@ -129,4 +132,8 @@ CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
 }

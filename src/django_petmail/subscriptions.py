@@ -425,6 +425,30 @@ def stop_mail(subscription_ids: Iterable[int], emails: Iterable[str], *, status:
     )
 
 
+def suppress(email: str, *, source: str, consent: Consent | None = None) -> bool:
+    """Never mail this address again, by a staff decision: as ``stop_mail`` does for a
+    bounce, its subscription leaves (unsubscribed, recorded in the consent ledger), every
+    enrollment of theirs is cancelled, marketing or not, and the address's hash is
+    suppressed (``manual``), which survives erasure. ``False`` if it was suppressed already.
+    """
+    email = normalize_email(email)
+    digest = email_hash(email)
+    with transaction.atomic():
+        already = Suppression.objects.filter(email_hash=digest).exists()
+        Suppression.objects.bulk_create(  # a concurrent suppression of the address is kept
+            [Suppression(email_hash=digest, reason=SuppressionReason.MANUAL)],
+            ignore_conflicts=True,
+        )
+        subscription = NewsletterSubscription.objects.filter(email=email).first()
+        if subscription is not None:
+            unsubscribe(subscription, source=source, reason="suppressed", consent=consent)
+            who = Q(subscription=subscription)
+            if subscription.owner_id is not None:
+                who |= Q(owner_id=subscription.owner_id)
+            _cancel_enrollments(who, reason="suppressed", marketing_only=False)
+    return not already
+
+
 def _attribute_to_send(
     subscription: NewsletterSubscription, send_id: int, now: Any, *, create_event: bool
 ) -> None:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import permissions, serializers, status, viewsets
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,13 +18,22 @@ from ..exceptions import InvalidTransition, TemplateError
 from ..models import (
     AB_FIELDS,
     COUNTER_FIELDS,
+    ABVariant,
     CampaignStatus,
     EmailCampaign,
 )
+from .base import (
+    FILTER_BACKENDS,
+    ModelSerializer,
+    PetmailPagination,
+    StaffModelPermissions,
+    StrictFieldsMixin,
+)
 from .params import subscription_param
+from .schema import SUBSCRIPTION_PARAMETER, document, move
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(StrictFieldsMixin, ModelSerializer):
     class Meta:
         model = EmailCampaign
         fields = [
@@ -93,17 +103,17 @@ class CampaignSerializer(serializers.ModelSerializer):
         return super().create(validated_data)
 
 
-class ScheduleSerializer(serializers.Serializer):
+class ScheduleSerializer(StrictFieldsMixin, serializers.Serializer):
     scheduled_at = serializers.DateTimeField()
 
 
-class TestSendSerializer(serializers.Serializer):
+class TestSendSerializer(StrictFieldsMixin, serializers.Serializer):
     emails = serializers.ListField(child=serializers.EmailField(), min_length=1, max_length=20)
-    variant = serializers.ChoiceField(choices=["A", "B"], default="A")
+    variant = serializers.ChoiceField(choices=ABVariant.choices, default=ABVariant.A)
 
 
-class WinnerSerializer(serializers.Serializer):
-    winner = serializers.ChoiceField(choices=["A", "B"])
+class WinnerSerializer(StrictFieldsMixin, serializers.Serializer):
+    winner = serializers.ChoiceField(choices=ABVariant.choices)
 
 
 def _conflict(exc: InvalidTransition) -> Response:
@@ -117,7 +127,11 @@ def _invalid(exc: DjangoValidationError) -> Response:
 
 class CampaignViewSet(viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    pagination_class = PetmailPagination
+    filter_backends = FILTER_BACKENDS
+    filterset_fields = ["status", "segment", "template", "topic"]
+    ordering_fields = ["id", "name", "created_at", "scheduled_at", "started_at"]
     queryset = EmailCampaign.objects.select_related("segment", "template").order_by("-pk")
 
     def perform_destroy(self, instance: EmailCampaign) -> None:
@@ -138,43 +152,55 @@ class CampaignViewSet(viewsets.ModelViewSet):
         campaign.refresh_from_db()
         return Response(CampaignSerializer(campaign).data)
 
+    @move(CampaignSerializer, description="Start sending now: 409 unless draft or scheduled.")
     @action(detail=True, methods=["post"])
     def start(self, request: Request, pk: Any = None) -> Response:
         return self._lifecycle(campaigns.start)
 
+    @move(CampaignSerializer, description="Pause a sending campaign.")
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: Any = None) -> Response:
         return self._lifecycle(campaigns.pause)
 
+    @move(CampaignSerializer, description="Resume a paused campaign.")
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: Any = None) -> Response:
         return self._lifecycle(campaigns.resume)
 
+    @move(CampaignSerializer, description="Cancel; sends already made stay.")
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:
         return self._lifecycle(campaigns.cancel)
 
+    @move(CampaignSerializer, ScheduleSerializer, "Schedule a draft for a time.")
     @action(detail=True, methods=["post"])
     def schedule(self, request: Request, pk: Any = None) -> Response:
         serializer = ScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._lifecycle(campaigns.schedule, when=serializer.validated_data["scheduled_at"])
 
+    @move(CampaignSerializer, WinnerSerializer, "Choose the A/B winner by hand.")
     @action(detail=True, methods=["post"])
     def winner(self, request: Request, pk: Any = None) -> Response:
         serializer = WinnerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._lifecycle(campaigns.set_winner, winner=serializer.validated_data["winner"])
 
+    @document("Sent, pending and failed so far, for a progress bar.")
     @action(detail=True, methods=["get"])
     def progress(self, request: Request, pk: Any = None) -> Response:
         return Response(campaigns.progress(self.get_object()))
 
+    @document("The campaign report: deliveries, engagement, links, A/B.")
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: Any = None) -> Response:
         """The campaign's report (``analytics.campaign_report``), as JSON."""
         return Response(analytics.campaign_report(self.get_object()).as_dict())
 
+    @document(
+        "Subject, HTML and text as a subscriber would get them.",
+        parameters=[OpenApiParameter("variant", str, enum=["A", "B"]), SUBSCRIPTION_PARAMETER],
+    )
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: Any = None) -> Response:
         """``?variant=A|B`` and ``?subscription=<id>`` (default: the first recipient)."""
@@ -189,6 +215,16 @@ class CampaignViewSet(viewsets.ModelViewSet):
         except TemplateError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
 
+    @document(
+        "Send the campaign to up to 20 addresses, with safe links.",
+        request=TestSendSerializer,
+        examples=[
+            OpenApiExample(
+                "Test send", value={"emails": ["me@example.com"], "variant": "A"}, request_only=True
+            ),
+            OpenApiExample("Sent", value={"sent": 1}, response_only=True),
+        ],
+    )
     @action(detail=True, methods=["post"], url_path="send-test")
     def send_test(self, request: Request, pk: Any = None) -> Response:
         serializer = TestSendSerializer(data=request.data)

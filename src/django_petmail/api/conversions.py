@@ -11,13 +11,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
 
 from ..models import Conversion
+from .base import ModelSerializer, StaffModelPermissions
 
 
-class ConversionSerializer(serializers.ModelSerializer):
+class ConversionSerializer(ModelSerializer):
     email = serializers.CharField(source="subscription.email", read_only=True, default="")
     campaign = serializers.IntegerField(source="send.campaign_id", read_only=True, default=None)
     step = serializers.IntegerField(source="send.sequence_step_id", read_only=True, default=None)
@@ -68,7 +69,8 @@ class ConversionPagination(PageNumberPagination):
 
 class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ConversionSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    permission_model = Conversion
     pagination_class = ConversionPagination
 
     def get_queryset(self) -> QuerySet[Conversion]:

@@ -12,8 +12,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from django_filters import rest_framework as filters
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,7 +34,16 @@ from ..rendering.sandbox import TemplateError
 from ..sequences import enrollment as service
 from ..sequences.registry import sequence_errors
 from ..sequences.steps import numbering_errors, step_numbers, step_preview
+from .base import (
+    FILTER_BACKENDS,
+    ModelSerializer,
+    PetmailPagination,
+    StaffModelPermissions,
+    StrictFieldsMixin,
+)
+from .delivery import IdFilter
 from .params import subscription_param
+from .schema import SUBSCRIPTION_PARAMETER, document, move
 
 
 def _django_errors(exc: DjangoValidationError) -> dict[str, Any]:
@@ -44,7 +53,7 @@ def _django_errors(exc: DjangoValidationError) -> dict[str, Any]:
 # --- sequences --------------------------------------------------------------------------------
 
 
-class SequenceSerializer(serializers.ModelSerializer):
+class SequenceSerializer(StrictFieldsMixin, ModelSerializer):
     steps: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
@@ -86,11 +95,11 @@ class SequenceSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class PauseSerializer(serializers.Serializer):
+class PauseSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
-class EnrollSegmentSerializer(serializers.Serializer):
+class EnrollSegmentSerializer(StrictFieldsMixin, serializers.Serializer):
     segment = serializers.PrimaryKeyRelatedField(queryset=CustomerSegment.objects.all())
 
 
@@ -106,7 +115,11 @@ def _paused(sequence: AutomatedSequence) -> Response:
 
 class SequenceViewSet(viewsets.ModelViewSet):
     serializer_class = SequenceSerializer
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    pagination_class = PetmailPagination
+    filter_backends = FILTER_BACKENDS
+    filterset_fields = ["trigger_type", "is_active", "is_marketing", "topic"]
+    ordering_fields = ["id", "name", "created_at"]
     queryset = (
         AutomatedSequence.objects.select_related("segment").prefetch_related("steps").order_by("pk")
     )
@@ -127,6 +140,7 @@ class SequenceViewSet(viewsets.ModelViewSet):
         sequence = self.get_queryset().get(pk=sequence.pk)
         return Response({**SequenceSerializer(sequence).data, **extra})
 
+    @move(SequenceSerializer, PauseSerializer, "Pause the sequence (nobody advances).")
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: Any = None) -> Response:
         sequence = self.get_object()
@@ -136,6 +150,7 @@ class SequenceViewSet(viewsets.ModelViewSet):
         service.pause_sequence(sequence, reason=reason)
         return self._data(sequence)
 
+    @move(SequenceSerializer, description="Resume; 400 if it cannot run as it is.")
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: Any = None) -> Response:
         sequence = self.get_object()
@@ -145,6 +160,7 @@ class SequenceViewSet(viewsets.ModelViewSet):
         service.resume_sequence(sequence)
         return self._data(sequence)
 
+    @move(SequenceSerializer, PauseSerializer, "Cancel every running enrollment.")
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:
         sequence = self.get_object()
@@ -154,11 +170,13 @@ class SequenceViewSet(viewsets.ModelViewSet):
         count = service.cancel_sequence(sequence, reason=reason)
         return self._data(sequence, cancelled=count)
 
+    @document("Enrollments by status, a report per step and totals.")
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: Any = None) -> Response:
         """Enrollments by status, a report per step and the totals (``sequence_report``)."""
         return Response(analytics.sequence_report(self.get_object()).as_dict())
 
+    @document("Enroll a segment's members; 409 if paused.", request=EnrollSegmentSerializer)
     @action(detail=True, methods=["post"], url_path="enroll-segment")
     def enroll_segment(self, request: Request, pk: Any = None) -> Response:
         sequence = self.get_object()
@@ -179,7 +197,7 @@ class SequenceViewSet(viewsets.ModelViewSet):
 # --- steps ------------------------------------------------------------------------------------
 
 
-class StepSerializer(serializers.ModelSerializer):
+class StepSerializer(StrictFieldsMixin, ModelSerializer):
     class Meta:
         model = SequenceStep
         fields = [
@@ -230,30 +248,37 @@ class StepSerializer(serializers.ModelSerializer):
         return attrs
 
 
-def _positive_id(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise serializers.ValidationError({name: [f"Give a numeric id, not {raw!r}."]})
-    return int(raw)
+class StepFilter(filters.FilterSet):
+    sequence = IdFilter(field_name="sequence_id")
+    is_active = filters.BooleanFilter()
+
+    class Meta:
+        model = SequenceStep
+        fields: list[str] = []
+
+
+class EnrollmentFilter(filters.FilterSet):
+    sequence = IdFilter(field_name="sequence_id")
+    subscription = IdFilter(field_name="subscription_id")
+    status = filters.ChoiceFilter(choices=EnrollmentStatus.choices)
+
+    class Meta:
+        model = SequenceEnrollment
+        fields: list[str] = []
 
 
 class StepViewSet(viewsets.ModelViewSet):
     """``?sequence=<id>`` lists one sequence's steps in order."""
 
     serializer_class = StepSerializer
-    permission_classes = [permissions.IsAdminUser]
-
-    def get_queryset(self) -> QuerySet[SequenceStep]:
-        steps = SequenceStep.objects.select_related("sequence", "template").order_by(
-            "sequence_id", "step_number"
-        )
-        if self.action == "list":
-            sequence = _positive_id(self.request, "sequence")
-            if sequence is not None:
-                steps = steps.filter(sequence_id=sequence)
-        return steps
+    permission_classes = [StaffModelPermissions]
+    queryset = SequenceStep.objects.select_related("sequence", "template").order_by(
+        "sequence_id", "step_number"
+    )
+    pagination_class = PetmailPagination
+    filter_backends = FILTER_BACKENDS
+    filterset_class = StepFilter
+    ordering_fields = ["id", "step_number"]
 
     def perform_create(self, serializer: Any) -> None:
         self._save(serializer)
@@ -283,11 +308,13 @@ class StepViewSet(viewsets.ModelViewSet):
             )
         instance.delete()
 
+    @document("The step's report.")
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: Any = None) -> Response:
         """The step's report (``analytics.step_report``), as JSON."""
         return Response(analytics.step_report(self.get_object()).as_dict())
 
+    @document("The step rendered for a subscriber.", parameters=[SUBSCRIPTION_PARAMETER])
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: Any = None) -> Response:
         """``?subscription=<id>`` (default: the first subscriber who may enter)."""
@@ -302,7 +329,7 @@ class StepViewSet(viewsets.ModelViewSet):
 # --- enrollments ------------------------------------------------------------------------------
 
 
-class EnrollmentSerializer(serializers.ModelSerializer):
+class EnrollmentSerializer(StrictFieldsMixin, ModelSerializer):
     email = serializers.CharField(source="subscription.email", read_only=True, default="")
 
     class Meta:
@@ -331,23 +358,12 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     """Read-only; ``?sequence=<id>`` and ``?status=<status>`` filter the list."""
 
     serializer_class = EnrollmentSerializer
-    permission_classes = [permissions.IsAdminUser]
-
-    def get_queryset(self) -> QuerySet[SequenceEnrollment]:
-        enrollments = SequenceEnrollment.objects.select_related("subscription").order_by("-pk")
-        if self.action == "list":
-            sequence = _positive_id(self.request, "sequence")
-            if sequence is not None:
-                enrollments = enrollments.filter(sequence_id=sequence)
-            wanted = self.request.query_params.get("status")
-            if wanted:
-                if wanted not in EnrollmentStatus.values:
-                    known = ", ".join(EnrollmentStatus.values)
-                    raise serializers.ValidationError(
-                        {"status": [f"Unknown status {wanted!r}; use one of {known}."]}
-                    )
-                enrollments = enrollments.filter(status=wanted)
-        return enrollments
+    permission_classes = [StaffModelPermissions]
+    queryset = SequenceEnrollment.objects.select_related("subscription").order_by("-pk")
+    pagination_class = PetmailPagination
+    filter_backends = FILTER_BACKENDS
+    filterset_class = EnrollmentFilter
+    ordering_fields = ["id", "enrolled_at"]
 
     def _move(self, verb: str, **kwargs: Any) -> Response:
         enrollment = self.get_object()
@@ -364,14 +380,17 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             )
         return Response(EnrollmentSerializer(enrollment).data)
 
+    @move(EnrollmentSerializer, description="Pause one enrollment.")
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: Any = None) -> Response:
         return self._move("pause")
 
+    @move(EnrollmentSerializer, description="Resume one enrollment.")
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: Any = None) -> Response:
         return self._move("resume")
 
+    @move(EnrollmentSerializer, PauseSerializer, "Cancel one enrollment.")
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:
         serializer = PauseSerializer(data=request.data)

@@ -13,6 +13,7 @@ from ..models import (
     SubscriptionSource,
     normalize_email,
 )
+from .base import ModelSerializer, StrictFieldsMixin
 
 
 def _single_line(value: str) -> str:
@@ -25,7 +26,7 @@ def _single_line(value: str) -> str:
     return value
 
 
-class SubscribeSerializer(serializers.Serializer):
+class SubscribeSerializer(StrictFieldsMixin, serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     topics = serializers.ListField(
@@ -64,12 +65,12 @@ class SubscribeSerializer(serializers.Serializer):
         return values
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(StrictFieldsMixin, ModelSerializer):
     class Meta:
         model = NewsletterSubscription
         fields = ("id", *SUBSCRIPTION_FIELDS)
         read_only_fields = fields
 
 
-class UnsubscribeSerializer(serializers.Serializer):
+class UnsubscribeSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
