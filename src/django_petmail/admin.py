@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import campaigns
+from .admin_imports import SubscriberImportMixin
 from .admin_previews import preview_block
 from .admin_reports import CampaignReportMixin
 from .campaigns import content_errors as campaign_content_errors
@@ -68,7 +69,7 @@ class ConsentEventInline(ReadOnlyInline):
 
 
 @admin.register(NewsletterSubscription)
-class NewsletterSubscriptionAdmin(admin.ModelAdmin):
+class NewsletterSubscriptionAdmin(SubscriberImportMixin, admin.ModelAdmin):
     list_display = (
         "email",
         "first_name",
@@ -94,7 +95,12 @@ class NewsletterSubscriptionAdmin(admin.ModelAdmin):
     )
     inlines = [ConsentEventInline]
     list_select_related = ("owner",)
-    actions = ["unsubscribe_selected", "export_selected", "erase_selected"]
+    actions = [
+        "unsubscribe_selected",
+        "export_selected",
+        "export_csv_selected",
+        "erase_selected",
+    ]
 
     @admin.action(description=_("Unsubscribe selected subscriptions"))
     def unsubscribe_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:

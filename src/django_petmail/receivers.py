@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import campaigns, signals
+from django.utils.translation import gettext
+
+from . import campaigns, signals, subscribers_csv
 from .campaigns import deliver
 from .conf import petmail_settings
 from .exceptions import InvalidTransition
@@ -39,6 +41,26 @@ def queue_workers(sender: Any, pk: int, **kwargs: Any) -> None:
             tasks.send_campaign_batch.delay(pk)
     elif sender is SequenceStep:
         tasks.send_sequence_email.delay(pk)
+
+
+def queue_import(import_id: str) -> bool:
+    """Run a stored subscriber CSV import in a Celery worker (in-process when tasks are eager
+    or Celery is absent). ``False`` when the broker cannot be reached: the import is marked
+    failed with that reason, so the page shows it instead of waiting forever."""
+    try:
+        from . import tasks  # the optional celery extra
+    except ImportError:  # pragma: no cover - without the celery extra, import in-process
+        subscribers_csv.run_import(import_id)
+        return True
+    try:
+        tasks.import_subscribers.delay(import_id)
+    except Exception:  # kombu's OperationalError and friends: the broker is down
+        logger.exception("Could not queue the subscriber import %s", import_id)
+        subscribers_csv.fail_import(
+            import_id, gettext("The task queue (Celery broker) cannot be reached.")
+        )
+        return False
+    return True
 
 
 def trigger_signup(sender: Any, subscription: NewsletterSubscription, **kwargs: Any) -> None:

@@ -153,6 +153,17 @@ def run_import(import_id: str) -> dict[str, Any]:
     return state
 
 
+def fail_import(import_id: str, message: str) -> None:
+    """Mark an import failed before it ran (its worker could not be started)."""
+    state = get_state(import_id)
+    if state is None:
+        return
+    state["status"] = ImportStatus.FAILED.value
+    state["message"] = message
+    _save_state(import_id, state)
+    default_storage.delete(state["file"])
+
+
 def _add_error(state: dict[str, Any], row: int, column: str, message: str) -> None:
     state["error_count"] += 1
     if len(state["errors"]) < MAX_REPORTED_ERRORS:
