@@ -49,4 +49,6 @@ def test_a_large_import_streams_in_bounded_memory(tmp_path):
     assert NewsletterSubscription.objects.count() == ROWS
     assert ConsentEvent.objects.count() == 2 * ROWS
     assert peak < 20 * 1024 * 1024  # measured: ~3 MB, f"peak {peak / 1e6:.1f} MB"
-    assert elapsed < 30, f"{elapsed:.1f} s"
+    # ~20 s under tracemalloc on an idle machine; a loose bound so a busy CI does not flake
+    # (test_csv_import counts the statements per batch, which is what keeps it fast)
+    assert elapsed < 90, f"{elapsed:.1f} s"
