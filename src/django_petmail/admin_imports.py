@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from . import subscribers_csv
+from .exceptions import ImportTooLarge
 from .receivers import queue_import
 
 
@@ -73,7 +74,7 @@ class SubscriberImportMixin:
         if request.method == "POST":
             try:
                 subscribers_csv.check_size(int(request.META.get("CONTENT_LENGTH") or 0) - 64 * 1024)
-            except subscribers_csv.ImportTooLarge as exc:
+            except ImportTooLarge as exc:
                 return HttpResponse(str(exc), status=413, content_type="text/plain; charset=utf-8")
             form = SubscriberImportForm(request.POST, request.FILES)
             if form.is_valid():
@@ -85,7 +86,7 @@ class SubscriberImportMixin:
                         consent_basis=form.cleaned_data["consent_basis"],
                         user=request.user,
                     )
-                except subscribers_csv.ImportTooLarge as exc:
+                except ImportTooLarge as exc:
                     return HttpResponse(
                         str(exc), status=413, content_type="text/plain; charset=utf-8"
                     )

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from .conf import petmail_settings
 from .emails import send_confirmation_email
-from .exceptions import PetmailError
+from .exceptions import ImportFailed, ImportTooLarge
 from .models import (
     SUBSCRIPTION_FIELDS,
     ConsentEvent,
@@ -65,18 +65,6 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", "running"
     DONE = "done", "done"
     FAILED = "failed", "failed"
-
-
-class ImportTooLarge(PetmailError, ValueError):
-    """The upload is larger than ``PETMAIL["IMPORT_MAX_BYTES"]`` (surfaces answer 413)."""
-
-
-class ImportFailed(PetmailError, ValueError):
-    """The file cannot be read as a subscriber CSV at all (no email column, not UTF-8)."""
-
-    def __init__(self, row: int, column: str, message: str) -> None:
-        self.row, self.column, self.message = row, column, message
-        super().__init__(f"row {row}, {column}: {message}")
 
 
 def cache_key(import_id: str) -> str:

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import subscribers_csv
+from ..exceptions import ImportTooLarge
 from ..models import NewsletterSubscription, SubscriptionStatus
 from ..receivers import queue_import
 
@@ -65,7 +66,7 @@ class SubscriberImportView(APIView):
             length = 0
         try:
             subscribers_csv.check_size(length - _ENVELOPE)
-        except subscribers_csv.ImportTooLarge as exc:
+        except ImportTooLarge as exc:
             return _too_large(exc)
         serializer = ImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -77,7 +78,7 @@ class SubscriberImportView(APIView):
                 consent_basis=serializer.validated_data.get("consent_basis", ""),
                 user=request.user,
             )
-        except subscribers_csv.ImportTooLarge as exc:
+        except ImportTooLarge as exc:
             return _too_large(exc)
         queue_import(import_id)
         state = subscribers_csv.get_state(import_id)
