@@ -47,7 +47,7 @@ browser-deps:
 demo: $(STAMPS)/example
 	rm -f example_project/db.sqlite3
 	cd example_project && ../$(PY) manage.py migrate --noinput -v 0
-	cd example_project && ../$(PY) manage.py demo --owners $${OWNERS:-3000}
+	cd example_project && ../$(PY) manage.py demo --owners $${OWNERS:-3000} --create-admin
 
 ## test: lint, then the suite on SQLite, PostgreSQL and a custom owner model; coverage >= 95%
 test: $(STAMPS)/dev services browser-deps lint

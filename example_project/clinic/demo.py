@@ -15,13 +15,14 @@ from io import StringIO
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client
 from django.utils import timezone
 
 from django_petmail import analytics
-from django_petmail.conf import get_owner_model
+from django_petmail.conf import get_owner_model, petmail_settings
 from django_petmail.models import ConsentEvent, EmailCampaign, EmailSend, NewsletterSubscription
 from django_petmail.tracking.testing import sns_test_signer
 
@@ -624,3 +625,36 @@ STEPS: list[Step] = [
     sequences_step,
     account_step,
 ]
+
+
+def how_to_open(*, create_admin: bool) -> list[str]:
+    """The last lines of the demo: how to look at the clinic it built."""
+    users = get_user_model()._default_manager
+    if create_admin:
+        if not users.filter(username="admin").exists():
+            users.create_superuser("admin", "admin@huellas.example", "admin")
+        login = [
+            "  admin user     admin / admin  (created for this demo database only:",
+            f"                 {settings.DATABASES['default']['NAME']}; never reuse it elsewhere)",
+        ]
+    else:
+        login = ["  admin user     create one: python manage.py createsuperuser"]
+    mail = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]
+    mail_line = (
+        "  mail           printed in the terminal running runserver (console backend)"
+        if mail == "console"
+        else f"  mail           EMAIL_BACKEND = {settings.EMAIL_BACKEND}"
+    )
+    site = petmail_settings.SITE_URL
+    return [
+        "",
+        "Open the clinic",
+        "  start it       cd example_project && ../.venv/bin/python manage.py runserver",
+        *login,
+        f"  admin          {site}/admin/",
+        f"  subscribe page {site}/petmail/subscribe/",
+        f"  API            {site}/petmail/api/",
+        f"  API docs       {site}/petmail/api/schema/swagger-ui/",
+        mail_line,
+        "                 (the demo's own steps above used a local SMTP sink and captured mail)",
+    ]

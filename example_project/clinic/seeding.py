@@ -350,7 +350,13 @@ def _seed_chunk(
     report.vaccinations, report.carts = len(vaccinations), len(carts)
 
     subscriptions = _subscriptions(rng, owners, now, subscription_rate)
+    # subscribed_at and the ledger's timestamps are auto_now_add: bulk_create sets them to
+    # now, so the seeded history (subscribed, then confirmed) is written after the insert
+    subscribed = {sub.email: _subscribed_at(sub, now) for sub in subscriptions}
     NewsletterSubscription.objects.bulk_create(subscriptions)
+    for sub in subscriptions:
+        sub.subscribed_at = subscribed[sub.email]
+    NewsletterSubscription.objects.bulk_update(subscriptions, ["subscribed_at"], batch_size=500)
     consent = []
     for sub in subscriptions:
         consent.append(
@@ -373,10 +379,27 @@ def _seed_chunk(
                 )
             )
     ConsentEvent.objects.bulk_create(consent)
+    for event in consent:
+        assert event.subscription is not None
+        event.timestamp = (
+            event.subscription.confirmed_at
+            if event.event == ConsentEventType.CONFIRMED
+            else event.subscription.subscribed_at
+        )
+    ConsentEvent.objects.bulk_update(consent, ["timestamp"], batch_size=500)
     report.subscriptions, report.consent_events = len(subscriptions), len(consent)
     for sub in subscriptions:
         report.by_status[sub.status] = report.by_status.get(sub.status, 0) + 1
     return report
+
+
+def _subscribed_at(sub: NewsletterSubscription, now: datetime) -> datetime:
+    """When the seeded subscriber asked: minutes to two days before confirming; a pending
+    one within the last week (its confirmation link is still valid)."""
+    spread = timedelta(minutes=5 + sum(map(ord, sub.email)) % 2880)
+    if sub.confirmed_at is None:
+        return now - spread * 3
+    return sub.confirmed_at - spread
 
 
 def _subscriptions(
@@ -419,8 +442,9 @@ def _subscriptions(
                 ),
                 consent_form="seed",
                 confirmed_at=None if status == SubscriptionStatus.PENDING else confirmed,
+                # between the confirmation and now
                 unsubscribed_at=(
-                    now - timedelta(days=rng.randint(0, 30))
+                    confirmed + (now - confirmed) * (rng.randint(0, 30) / 30)
                     if status == SubscriptionStatus.UNSUBSCRIBED
                     else None
                 ),

@@ -1,20 +1,36 @@
 """Settings of the example clinic.
 
-Defaults need nothing but Python: SQLite, tasks in-process, email captured by anymail's test
-backend. Environment variables switch to production-like services:
+Defaults need nothing but Python: SQLite, tasks in-process, email printed on the console
+(where ``runserver`` runs; ``manage.py demo`` captures it instead). Environment variables
+switch to production-like services:
 
 * ``DATABASE_URL`` (e.g. ``postgres://postgres@127.0.0.1:5432/petclinic``) → PostgreSQL
 * ``CELERY_BROKER_URL`` (e.g. ``redis://127.0.0.1:6379/0``) → real Celery queues
 * ``EMAIL_BACKEND`` → any Django/anymail backend (see SES below)
 * ``PETMAIL_OWNER_MODEL`` → who owns a subscription (``auth.User`` or ``clinic.Owner``)
+* ``SITE_URL`` → the base of links in emails; by default it follows ``runserver``'s address
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def runserver_site_url(argv: list[str]) -> str:
+    """``http://localhost:<port>`` for ``manage.py runserver [addr:]port``, so the links in
+    mail sent by a development server point at it; ``http://localhost:8000`` otherwise."""
+    if "runserver" not in argv:
+        return "http://localhost:8000"
+    given = [a for a in argv[argv.index("runserver") + 1 :] if not a.startswith("-")]
+    address = given[0] if given else "8000"
+    host, _, port = address.rpartition(":")
+    if host in ("", "0", "0.0.0.0", "[::]", "127.0.0.1"):
+        host = "localhost"
+    return f"http://{host}:{port}" if port.isdigit() else "http://localhost:8000"
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -94,7 +110,7 @@ MEDIA_ROOT = BASE_DIR / "media"
 # is not a login account.
 PETMAIL_OWNER_MODEL = os.environ.get("PETMAIL_OWNER_MODEL", "auth.User")
 PETMAIL = {
-    "SITE_URL": os.environ.get("SITE_URL", "http://localhost:8000"),
+    "SITE_URL": os.environ.get("SITE_URL") or runserver_site_url(sys.argv),
     "ADAPTER": "clinic.adapter.ClinicAdapter",
     "FROM_EMAIL": "Clínica Veterinaria Huellas <hola@huellas.example>",
     "POSTAL_ADDRESS": "Clínica Veterinaria Huellas, Calle Mayor 1, 28013 Madrid",
@@ -103,12 +119,14 @@ PETMAIL = {
 }
 
 # --- Email ----------------------------------------------------------------------------------
-# Default: anymail's test backend (captures messages, needs no network). For Amazon SES:
+# Default: the console backend, so a developer reads every message (confirmations, tests,
+# campaigns) in the terminal running `runserver`; `manage.py demo` captures mail instead, and
+# sends through its SMTP sink where it shows SMTP. For Amazon SES:
 #   EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
 #   ANYMAIL = {"AMAZON_SES_CLIENT_PARAMS": {"region_name": "eu-west-1"},
 #              "AMAZON_SES_CONFIGURATION_SET_NAME": "petmail-tracking"}
 # with AWS credentials from the environment (boto3's usual chain).
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "anymail.backends.test.EmailBackend")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "1025"))
 DEFAULT_FROM_EMAIL = "Clínica Veterinaria Huellas <hola@huellas.example>"

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from .admin_imports import SubscriberImportMixin
 from .gdpr import erase_subscriber, export_subscriber
 from .models import (
     ConsentEvent,
@@ -62,7 +63,7 @@ class ConsentEventInline(ReadOnlyInline):
 
 
 @admin.register(NewsletterSubscription)
-class NewsletterSubscriptionAdmin(admin.ModelAdmin):
+class NewsletterSubscriptionAdmin(SubscriberImportMixin, admin.ModelAdmin):
     list_display = (
         "email",
         "first_name",
@@ -88,7 +89,12 @@ class NewsletterSubscriptionAdmin(admin.ModelAdmin):
     )
     inlines = [ConsentEventInline]
     list_select_related = ("owner",)
-    actions = ["unsubscribe_selected", "export_selected", "erase_selected"]
+    actions = [
+        "unsubscribe_selected",
+        "export_selected",
+        "export_csv_selected",
+        "erase_selected",
+    ]
 
     @admin.action(description=_("Unsubscribe selected subscriptions"))
     def unsubscribe_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:

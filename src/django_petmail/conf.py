@@ -68,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "SNS_TOPIC_ARNS": [],
     "SNS_MAX_AGE": 3600,
     "WEBHOOK_MAX_BYTES": 256 * 1024,
+    # CSV import (docs/import-export.md)
+    "IMPORT_MAX_BYTES": 50 * 1024 * 1024,
     "SOFT_BOUNCE_LIMIT": 3,
     "SOFT_BOUNCE_DAYS": 30,
     "REPUTATION_BOUNCE_RATE": 5.0,
@@ -262,6 +264,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "SNS_TOPIC_ARNS": _codes,
     "SNS_MAX_AGE": _integer(1, seconds=True),
     "WEBHOOK_MAX_BYTES": _integer(1024),
+    "IMPORT_MAX_BYTES": _integer(1024),
     "SOFT_BOUNCE_LIMIT": _integer(1),
     "SOFT_BOUNCE_DAYS": _integer(1),
     "REPUTATION_BOUNCE_RATE": _percent,
@@ -320,6 +323,7 @@ class PetmailSettings:
         SNS_TOPIC_ARNS: list[str]
         SNS_MAX_AGE: int
         WEBHOOK_MAX_BYTES: int
+        IMPORT_MAX_BYTES: int
         SOFT_BOUNCE_LIMIT: int
         SOFT_BOUNCE_DAYS: int
         REPUTATION_BOUNCE_RATE: float

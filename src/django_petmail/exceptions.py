@@ -84,3 +84,16 @@ class RuleValidationError(PetmailError, ValueError):
 
     def as_list(self) -> list[dict[str, Any]]:
         return [{"path": path, "message": message} for path, message in self.errors]
+
+
+class ImportTooLarge(PetmailError, ValueError):
+    """The upload is larger than ``PETMAIL["IMPORT_MAX_BYTES"]`` (surfaces answer 413)."""
+
+
+class ImportFailed(PetmailError, ValueError):
+    """A subscriber CSV cannot be read at all (no email column, not UTF-8); ``row`` and
+    ``column`` say where."""
+
+    def __init__(self, row: int, column: str, message: str) -> None:
+        self.row, self.column, self.message = row, column, message
+        super().__init__(f"row {row}, {column}: {message}")

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext
 
-from . import campaigns, signals
+from . import campaigns, signals, subscribers_csv
 from .campaigns import deliver
 from .conf import petmail_settings
 from .exceptions import InvalidTransition
@@ -71,6 +71,26 @@ def _broker_unreachable(sender: Any, pk: int, exc: Exception) -> None:
         campaigns.pause(campaign, reason=why)
     except InvalidTransition:
         return  # paused, finished or cancelled meanwhile
+
+
+def queue_import(import_id: str) -> bool:
+    """Run a stored subscriber CSV import in a Celery worker (in-process when tasks are eager
+    or Celery is absent). ``False`` when the broker cannot be reached: the import is marked
+    failed with that reason, so the page shows it instead of waiting forever."""
+    try:
+        from . import tasks  # the optional celery extra
+    except ImportError:  # pragma: no cover - without the celery extra, import in-process
+        subscribers_csv.run_import(import_id)
+        return True
+    try:
+        tasks.import_subscribers.delay(import_id)
+    except Exception:  # kombu's OperationalError and friends: the broker is down
+        logger.exception("Could not queue the subscriber import %s", import_id)
+        subscribers_csv.fail_import(
+            import_id, gettext("The task queue (Celery broker) cannot be reached.")
+        )
+        return False
+    return True
 
 
 def trigger_signup(sender: Any, subscription: NewsletterSubscription, **kwargs: Any) -> None:

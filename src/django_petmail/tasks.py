@@ -14,7 +14,7 @@ from typing import Any
 from celery import shared_task
 from django.core.exceptions import ValidationError
 
-from . import campaigns
+from . import campaigns, subscribers_csv
 from .conf import petmail_settings
 from .exceptions import InvalidTransition
 from .models import CampaignStatus, CustomerSegment, EmailCampaign, EmailSend
@@ -173,3 +173,11 @@ def resume_stalled_campaigns() -> list[int]:
         logger.warning("sequence steps %s had pending sends and no activity; re-queued", steps)
         announce_steps(steps)
     return ids
+
+
+@shared_task(name="django_petmail.tasks.import_subscribers", ignore_result=True)
+def import_subscribers(import_id: str) -> dict[str, Any]:
+    """Import an uploaded subscriber CSV, storing progress in the cache after every batch.
+    Running it again after it finished returns the stored result."""
+    state = subscribers_csv.run_import(str(import_id))
+    return {key: state[key] for key in ("status", "rows", "created", "updated", "error_count")}

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from .campaigns import CampaignViewSet
 from .conversions import ConversionViewSet
 from .delivery import EventViewSet, SendViewSet
+from .imports import SubscriberExportView, SubscriberImportDetailView, SubscriberImportView
 from .records import ConsentEventViewSet, SuppressionViewSet
 from .schema import RedocView, SchemaView, SwaggerView
 from .segments import SegmentFieldsView, SegmentPreviewView, SegmentViewSet
@@ -22,6 +23,8 @@ EXTRA_ROOT_ENTRIES = {
     "segments/fields": "segment-fields",
     "segments/preview": "segment-preview",
     "reports/overview": "reports-overview",
+    "imports/subscriptions": "subscriber-import",
+    "exports/subscriptions": "subscriber-export",
     "schema": "schema",
     "docs": "docs",
     "redoc": "redoc",
@@ -58,6 +61,9 @@ for _view in [
     SegmentPreviewView,
     SegmentFieldsView,
     OverviewView,
+    SubscriberImportView,
+    SubscriberImportDetailView,
+    SubscriberExportView,
 ]:
     _view.schema = AutoSchema()
 
@@ -69,5 +75,12 @@ urlpatterns = [
     path("segments/preview/", SegmentPreviewView.as_view(), name="segment-preview"),
     path("segments/fields/", SegmentFieldsView.as_view(), name="segment-fields"),
     path("reports/overview/", OverviewView.as_view(), name="reports-overview"),
+    path("imports/subscriptions/", SubscriberImportView.as_view(), name="subscriber-import"),
+    path(
+        "imports/subscriptions/<str:import_id>/",
+        SubscriberImportDetailView.as_view(),
+        name="subscriber-import-detail",
+    ),
+    path("exports/subscriptions/", SubscriberExportView.as_view(), name="subscriber-export"),
     path("", include(router.urls)),
 ]
