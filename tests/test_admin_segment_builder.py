@@ -101,7 +101,7 @@ def test_form_errors_reach_the_builder_with_their_paths(admin_client):
     assert response.status_code == 200
     errors = textarea_data(response, "errors")
     assert [e["path"] for e in errors] == ["conditions[0].field"]
-    assert "unknown field 'gone'" in errors[0]["message"]
+    assert "campo desconocido 'gone'" in errors[0]["message"]  # the admin speaks Spanish
     assert not CustomerSegment.objects.exists()
 
 
@@ -158,21 +158,21 @@ def test_preview_of_invalid_rules_is_a_400_with_paths(admin_client):
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert error["path"] == "conditions[0].field"
-    assert "unknown field 'gone'" in error["message"]
+    assert "campo desconocido 'gone'" in error["message"]
 
 
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ("{not json", "not JSON"),
-        (b"\xff\xfe", "not JSON"),
+        ("{not json", "no es JSON"),  # the admin speaks Spanish
+        (b"\xff\xfe", "no es JSON"),
         ("", '{"rules"'),
         ("[1, 2]", '{"rules"'),
         ('{"rule": {}}', '{"rules"'),
-        ('{"rules": [1]}', "must be an object"),
-        ('{"rules": "frequency = weekly"}', "must be an object"),
-        ("[" * 100_000 + "]" * 100_000, "not JSON"),
-        ('{"rules": ' + "[" * 100_000 + "]" * 100_000 + "}", "not JSON"),
+        ('{"rules": [1]}', "debe ser un objeto"),
+        ('{"rules": "frequency = weekly"}', "debe ser un objeto"),
+        ("[" * 100_000 + "]" * 100_000, "no es JSON"),
+        ('{"rules": ' + "[" * 100_000 + "]" * 100_000 + "}", "no es JSON"),
     ],
 )
 def test_preview_bad_input_is_a_400_naming_the_problem(admin_client, body, fragment):
@@ -274,7 +274,7 @@ def test_freeze_shows_a_confirmation_page_first(admin_client, weekly_subs):
     assert response.status_code == 200
     assert response.templates[0].name.endswith("snapshot_confirmation.html")
     text = html.unescape(response.content.decode())
-    assert "Semanal" in text and "unknown field 'gone'" in text
+    assert "Semanal" in text and "campo desconocido 'gone'" in text
     assert re.search(r"Semanal</strong>: 3 ", text)
     assert 'name="post" value="yes"' in text
     segment.refresh_from_db()

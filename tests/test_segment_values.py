@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from django_petmail.segments.values import (
     RelativeDate,
@@ -20,6 +20,13 @@ from django_petmail.segments.values import (
 )
 
 # --- parse_relative ---------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages are translatable; these tests assert their English msgids."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.mark.parametrize(
