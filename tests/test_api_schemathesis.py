@@ -4,7 +4,9 @@ token. No request may get a 5xx, and no response may contradict the schema."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -21,6 +23,18 @@ FEW = settings(
 )
 # Writes that are safe to fuzz in a test transaction (no mail leaves; sending is eager).
 POSTS = r"^/petmail/api/(segments/preview|suppressions|templates)/$"
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI app sends ``request_finished``, whose ``close_old_connections`` closes a
+    connection inside a transaction (the test's); Django's test client disconnects it the
+    same way (on SQLite's in-memory database closing is a no-op, on PostgreSQL it is not)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
